@@ -1,0 +1,179 @@
+// The sync configuration: parsed and validated once, every problem named at once, frozen.
+// Credential values may be literal or "env:NAME"; they are resolved here and nowhere else.
+import { readFile } from "node:fs/promises";
+import { ConfigError } from "./errors.ts";
+import { API_IDS, type ApiId, providerOf } from "./model.ts";
+
+export type ZenlayerCredentials = { accessKeyId: string; accessKeySecret: string } | { token: string };
+export type TencentCredentials = { secretId: string; secretKey: string };
+export type Credentials = ZenlayerCredentials | TencentCredentials;
+
+export interface AccountConfig {
+  /** Unique, safe for keys: letters, digits, dot, dash, underscore. */
+  name: string;
+  api: ApiId;
+  /** Base URL replacing the provider's scheme, host and port (no trailing slash). */
+  endpoint?: string;
+  credentials: Credentials;
+  /** Scopes to sweep; discovery (DescribeZones / DescribeRegions) when absent. */
+  scopes?: string[];
+  /** Legacy Tencent signing: HmacSHA256 (default) or HmacSHA1. */
+  signatureMethod?: "HmacSHA1" | "HmacSHA256";
+  /** Override of the provider's request rate per scope. */
+  requestsPerSecond?: number;
+}
+
+export interface SyncConfig {
+  accounts: AccountConfig[];
+}
+
+const ACCOUNT_KEYS = new Set(["name", "api", "endpoint", "credentials", "scopes", "signatureMethod", "requestsPerSecond"]);
+const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const SCOPE_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+type Env = Record<string, string | undefined>;
+
+function resolveValue(v: unknown, where: string, env: Env, problems: string[]): string | undefined {
+  if (typeof v !== "string" || v === "") {
+    problems.push(`${where} must be a non-empty string`);
+    return undefined;
+  }
+  if (!v.startsWith("env:")) return v;
+  const name = v.slice(4);
+  const value = env[name];
+  if (!value) {
+    problems.push(`${where} refers to environment variable ${name}, which is not set`);
+    return undefined;
+  }
+  return value;
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function parseCredentials(raw: unknown, api: ApiId, where: string, env: Env, problems: string[]): Credentials | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    problems.push(`${where} must be an object`);
+    return undefined;
+  }
+  const obj = raw as Record<string, unknown>;
+  const allowed =
+    providerOf(api) === "zenlayer"
+      ? "token" in obj
+        ? ["token"]
+        : ["accessKeyId", "accessKeySecret"]
+      : ["secretId", "secretKey"];
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) problems.push(`${where}: unknown key "${k}" (expected ${allowed.join(", ")})`);
+  }
+  const out: Record<string, string> = {};
+  for (const k of allowed) {
+    if (!(k in obj)) {
+      problems.push(`${where}.${k} is missing`);
+      continue;
+    }
+    const v = resolveValue(obj[k], `${where}.${k}`, env, problems);
+    if (v !== undefined) out[k] = v;
+  }
+  return Object.keys(out).length === allowed.length ? (out as unknown as Credentials) : undefined;
+}
+
+/** Validates a parsed config document. Throws ConfigError naming every problem. */
+export function parseConfig(doc: unknown, env: Env = process.env): SyncConfig {
+  const problems: string[] = [];
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ConfigError(["config must be a JSON object"]);
+  for (const k of Object.keys(doc)) if (k !== "accounts") problems.push(`unknown key "${k}" at top level`);
+  const accountsRaw = (doc as Record<string, unknown>).accounts;
+  if (!Array.isArray(accountsRaw) || accountsRaw.length === 0) {
+    problems.push(`"accounts" must be a non-empty array`);
+    throw new ConfigError(problems);
+  }
+  const accounts: AccountConfig[] = [];
+  const names = new Set<string>();
+  accountsRaw.forEach((a, i) => {
+    const where = `accounts[${i}]`;
+    if (typeof a !== "object" || a === null || Array.isArray(a)) {
+      problems.push(`${where} must be an object`);
+      return;
+    }
+    const obj = a as Record<string, unknown>;
+    for (const k of Object.keys(obj)) if (!ACCOUNT_KEYS.has(k)) problems.push(`${where}: unknown key "${k}"`);
+    const name = obj.name;
+    if (typeof name !== "string" || !NAME_RE.test(name)) {
+      problems.push(`${where}.name must match ${NAME_RE.source}`);
+    } else if (names.has(name)) {
+      problems.push(`${where}.name "${name}" is used twice`);
+    } else names.add(name);
+    const api = obj.api;
+    if (typeof api !== "string" || !(API_IDS as readonly string[]).includes(api)) {
+      problems.push(`${where}.api must be one of ${API_IDS.join(", ")}`);
+      return;
+    }
+    const account: AccountConfig = { name: String(name), api: api as ApiId, credentials: {} as Credentials };
+    if (obj.endpoint !== undefined) {
+      try {
+        if (typeof obj.endpoint !== "string") throw new Error("not a string");
+        const u = new URL(obj.endpoint);
+        if (u.protocol !== "https:" && u.protocol !== "http:") problems.push(`${where}.endpoint must be http(s)`);
+        else if (u.protocol === "http:" && !isLoopback(u.hostname))
+          problems.push(`${where}.endpoint: plain http is only allowed to a loopback host, not ${u.hostname}`);
+        else if (u.search || u.hash || (u.pathname !== "/" && u.pathname !== ""))
+          problems.push(`${where}.endpoint must be a base URL (scheme, host, port) without path or query`);
+        account.endpoint = `${u.protocol}//${u.host}`;
+      } catch {
+        problems.push(`${where}.endpoint is not a valid URL`);
+      }
+    }
+    const creds = parseCredentials(obj.credentials, account.api, `${where}.credentials`, env, problems);
+    if (creds) account.credentials = creds;
+    if (obj.scopes !== undefined) {
+      if (!Array.isArray(obj.scopes) || obj.scopes.length === 0) problems.push(`${where}.scopes must be a non-empty array`);
+      else {
+        for (const s of obj.scopes)
+          if (typeof s !== "string" || !SCOPE_RE.test(s)) problems.push(`${where}.scopes: invalid scope ${JSON.stringify(s)}`);
+        account.scopes = [...new Set(obj.scopes as string[])];
+      }
+    }
+    if (obj.signatureMethod !== undefined) {
+      if (obj.signatureMethod !== "HmacSHA1" && obj.signatureMethod !== "HmacSHA256")
+        problems.push(`${where}.signatureMethod must be HmacSHA1 or HmacSHA256`);
+      else if (account.api !== "tencent-image-v2" && account.api !== "tencent-cvm-v2")
+        problems.push(`${where}.signatureMethod applies only to tencent-image-v2 and tencent-cvm-v2`);
+      else account.signatureMethod = obj.signatureMethod;
+    }
+    if (obj.requestsPerSecond !== undefined) {
+      if (typeof obj.requestsPerSecond !== "number" || !(obj.requestsPerSecond > 0))
+        problems.push(`${where}.requestsPerSecond must be a positive number`);
+      else account.requestsPerSecond = obj.requestsPerSecond;
+    }
+    accounts.push(account);
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return deepFreeze({ accounts });
+}
+
+export async function loadConfigFile(path: string, env: Env = process.env): Promise<SyncConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new ConfigError([`cannot read config file ${path}: ${(e as Error).message}`]);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`config file ${path} is not valid JSON: ${(e as Error).message}`]);
+  }
+  return parseConfig(doc, env);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,97 @@
+// The common image model every provider dialect is normalised into, and the shapes the sync writes.
+
+export const API_IDS = [
+  "zenlayer-bmc",
+  "zenlayer-zec",
+  "zenlayer-vm",
+  "tencent-cvm",
+  "tencent-image-v2",
+  "tencent-cvm-v2",
+] as const;
+export type ApiId = (typeof API_IDS)[number];
+export type ProviderName = "zenlayer" | "tencent";
+
+export function providerOf(api: ApiId): ProviderName {
+  return api.startsWith("zenlayer") ? "zenlayer" : "tencent";
+}
+
+/** Known image types; an unknown provider value is kept as the provider spelled it. */
+export type ImageType = "public" | "custom" | "shared" | "marketplace";
+
+/** Why an image stopped being usable: absent from a complete sweep, a status that says so, or a provider flag. */
+export type DeprecationReason = "missing" | "status" | "flag";
+
+/** What an adapter produces from one provider record: the provider's facts, normalised, with the raw record. */
+export interface FetchedImage {
+  imageId: string;
+  name: string | null;
+  description: string | null;
+  /** Lower case: linux, windows, ... */
+  osType: string | null;
+  /** Lower case: ubuntu, centos, windows, ... */
+  osFamily: string | null;
+  /** Dotted version when one can be read: "22.04", "7.4", "2019". */
+  osVersion: string | null;
+  architecture: string | null;
+  imageType: ImageType | string | null;
+  /** The provider's status value, unchanged (numeric legacy statuses as their string). */
+  status: string | null;
+  /** True when the provider says the image can be used to launch machines. */
+  available: boolean;
+  /** Set when the provider itself marks the image unusable (a status or a deprecation flag). */
+  unusable: Exclude<DeprecationReason, "missing"> | null;
+  sizeGiB: number | null;
+  /** ISO 8601 UTC, or null when the provider does not say. */
+  createdAt: string | null;
+  /** The provider's record exactly as received. */
+  raw: Record<string, unknown>;
+}
+
+export type ImageState = "active" | "deprecated";
+export type ChangeKind = "added" | "updated" | "deprecated" | "restored";
+
+export interface LastChange {
+  kind: ChangeKind;
+  at: string;
+  runId: string;
+  /** Written by the first complete sweep of a scope: stored, but never alerted on. */
+  baseline: boolean;
+  reason?: DeprecationReason;
+}
+
+/** A normalised image as stored and as printed by `image-sync images`. */
+export interface StoredImage extends Omit<FetchedImage, "unusable"> {
+  account: string;
+  api: ApiId;
+  provider: ProviderName;
+  scope: string;
+  state: ImageState;
+  firstSeenAt: string;
+  lastChangedAt: string;
+  deprecatedAt: string | null;
+  deprecationReason: DeprecationReason | null;
+  /** sha256 of the provider-derived content (normalised fields and raw record). */
+  contentHash: string;
+  /** Incremented on every write; writes are conditioned on it. */
+  rev: number;
+  lastChange: LastChange;
+}
+
+/** The fields that identify a scope. */
+export interface ScopeKey {
+  account: string;
+  api: ApiId;
+  scope: string;
+}
+
+export type ScopeOutcome = "complete" | "incomplete" | "failed" | "skipped";
+
+export interface ScopeStatus extends ScopeKey {
+  lastRunId: string;
+  lastAttemptAt: string;
+  lastOutcome: ScopeOutcome;
+  lastCompleteAt: string | null;
+  baselineAt: string | null;
+  lastError: { code: string; message: string; requestId?: string } | null;
+  counts: { active: number; deprecated: number };
+}

@@ -1,0 +1,60 @@
+// Small pure helpers shared by the adapters' normalisation code.
+
+export function lowerOrNull(v: unknown): string | null {
+  return typeof v === "string" && v.trim() !== "" ? v.trim().toLowerCase() : null;
+}
+
+export function strOrNull(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
+
+/** A number from a number or numeric string ("30"), else null. */
+export function numOrNull(v: unknown): number | null {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  return null;
+}
+
+/** The first dotted version in a text: "Server 22.04 LTS" -> "22.04", "CentOS 7.4.1708" -> "7.4.1708", "2019" -> "2019". */
+export function versionFrom(...texts: unknown[]): string | null {
+  for (const t of texts) {
+    if (typeof t !== "string") continue;
+    const m = /(\d+(?:\.\d+)*)/.exec(t);
+    if (m) return m[1] as string;
+  }
+  return null;
+}
+
+const FAMILIES = [
+  "ubuntu",
+  "centos",
+  "debian",
+  "windows",
+  "rocky",
+  "almalinux",
+  "alma",
+  "opensuse",
+  "suse",
+  "fedora",
+  "freebsd",
+  "coreos",
+  "tencentos",
+  "opencloudos",
+  "redhat",
+  "rhel",
+  "oracle",
+  "esxi",
+  "android",
+];
+
+/** The OS family named in a category, platform or name, lower case; the provider's value as is when unknown. */
+export function osFamilyFrom(...texts: unknown[]): string | null {
+  for (const t of texts) {
+    const s = lowerOrNull(t);
+    if (!s) continue;
+    const compact = s.replace(/[\s_-]+/g, "");
+    const hit = FAMILIES.find((f) => compact.startsWith(f) || compact.includes(f));
+    if (hit) return hit === "alma" ? "almalinux" : hit === "rhel" ? "redhat" : hit;
+  }
+  return lowerOrNull(texts.find((t) => typeof t === "string" && t.trim() !== ""));
+}

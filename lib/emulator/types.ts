@@ -2,6 +2,7 @@
 // (zenlayer.ts, tencent.ts). The core parses HTTP, counts requests, injects faults and dispatches;
 // a dialect module speaks the wire: it describes, authenticates and answers requests.
 import type { ApiId } from "../model.ts";
+import type { Rng } from "./rng.ts";
 
 export interface EmulatorRequest {
   method: string;
@@ -57,6 +58,19 @@ export interface DialectContext {
 }
 
 export interface DialectModule {
+  /** The APIs this module speaks, serves and generates catalogue records for. */
+  readonly apis: readonly ApiId[];
+  /** A realistic catalogue for this module's APIs: per API, per scope, records in listing order.
+   *  `scale` multiplies the default sizes (1 = the demo catalogue: thousands of images). */
+  generate(rng: Rng, scale: number): Catalogue;
+  /** A new, usable record for `scope` of `api` (drift: an image added by the provider). */
+  newRecord(api: ApiId, scope: string, rng: Rng): Record<string, unknown>;
+  /** Changes a record in place so the provider reports it unusable (UNAVAILABLE, CREATEFAILED, ...). */
+  markUnusable(api: ApiId, record: Record<string, unknown>): void;
+  /** Changes a record in place in a way that is not a status change (drift: description, size). */
+  touch(api: ApiId, record: Record<string, unknown>, rng: Rng): void;
+  /** The record's image id. */
+  imageId(api: ApiId, record: Record<string, unknown>): string;
   /** The request's API, action, scope and page, or undefined when this module does not speak it. */
   describe(req: EmulatorRequest): RequestInfo | undefined;
   /** Verifies auth and answers the request from the catalogue. Never throws for bad input: answers an error. */

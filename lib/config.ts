@@ -177,3 +177,69 @@ function deepFreeze<T>(o: T): T {
   }
   return o;
 }
+
+/** Where the CLI keeps its DynamoDB: an explicit endpoint, or the embedded one under `dataDir`. */
+export interface RuntimeSettings {
+  dynamodbEndpoint?: string;
+  tableName: string;
+  region: string;
+  dataDir: string;
+}
+
+export function loadRuntimeSettings(env: Env = process.env): RuntimeSettings {
+  const problems: string[] = [];
+  const endpoint = env.DYNAMODB_ENDPOINT?.trim();
+  if (endpoint) {
+    try {
+      const u = new URL(endpoint);
+      if (u.protocol !== "http:" && u.protocol !== "https:") problems.push("DYNAMODB_ENDPOINT must be an http(s) URL");
+    } catch {
+      problems.push("DYNAMODB_ENDPOINT is not a valid URL");
+    }
+  }
+  const tableName = env.TABLE_NAME?.trim() || "image-sync";
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) problems.push("TABLE_NAME must be 3-255 of A-Z a-z 0-9 _ . -");
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    ...(endpoint ? { dynamodbEndpoint: endpoint } : {}),
+    tableName,
+    region: env.AWS_REGION?.trim() || "us-east-1",
+    dataDir: env.IMAGE_SYNC_DATA_DIR?.trim() || ".image-sync",
+  };
+}
+
+/** True for endpoints on this machine, where creating a missing table is safe. */
+export function isLocalEndpoint(endpoint: string): boolean {
+  try {
+    return isLoopback(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** What the sync Lambda needs from its environment, read once at cold start. */
+export interface LambdaSettings {
+  tableName: string;
+  region: string;
+  config: SyncConfig;
+  /** Stop starting scopes when less than this much invocation time remains. */
+  reserveMs: number;
+}
+
+export function loadLambdaSettings(env: Env = process.env): LambdaSettings {
+  const problems: string[] = [];
+  const tableName = env.TABLE_NAME?.trim();
+  if (!tableName) problems.push("TABLE_NAME is not set");
+  const configText = env.IMAGE_SYNC_CONFIG;
+  if (!configText) problems.push("IMAGE_SYNC_CONFIG is not set (the JSON sync configuration)");
+  const reserveMs = Number(env.SYNC_RESERVE_MS ?? "120000");
+  if (!Number.isFinite(reserveMs) || reserveMs < 0) problems.push("SYNC_RESERVE_MS must be a non-negative number");
+  if (problems.length) throw new ConfigError(problems);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(configText as string);
+  } catch (e) {
+    throw new ConfigError([`IMAGE_SYNC_CONFIG is not valid JSON: ${(e as Error).message}`]);
+  }
+  return { tableName: tableName as string, region: env.AWS_REGION ?? "us-east-1", config: parseConfig(doc, env), reserveMs };
+}

@@ -1,0 +1,176 @@
+// The image-sync command line. Exit codes: 0 every scope complete; 1 a scope failed or was incomplete
+// (the others are still synced); 2 bad usage or configuration. With --json, stdout holds the JSON alone.
+import { parseArgs } from "node:util";
+import { loadConfigFile, loadRuntimeSettings, type SyncConfig } from "./config.ts";
+import { demoConfig } from "./emulator/demo.ts";
+import { startEmulator } from "./emulator/index.ts";
+import { ConfigError, isImageSyncError } from "./errors.ts";
+import { createLogger, secretsOf } from "./log.ts";
+import { createHttpClient } from "./providers/http.ts";
+import { openStore } from "./store/open.ts";
+import { runSync, type SyncReport } from "./sync/engine.ts";
+import { formatSummary } from "./sync/summary.ts";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const USAGE = `Usage:
+  image-sync sync --config <file> [--dry-run] [--json]
+  image-sync images --account <name> [--scope <id>] [--all] [--json]
+  image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
+  image-sync emulator [--port <n>]     run the provider emulator and print a config for it
+
+Environment: DYNAMODB_ENDPOINT (default: embedded DynamoDB under .image-sync/), TABLE_NAME (image-sync), AWS_REGION.`;
+
+class UsageError extends Error {}
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "sync":
+        return await syncCommand(rest, io);
+      case "images":
+        return await imagesCommand(rest, io);
+      case "demo":
+        return await demoCommand(rest, io);
+      case "emulator":
+        return await emulatorCommand(rest, io);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.stdout(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.stderr(`image-sync: ${(e as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      io.stderr(`image-sync: invalid configuration:\n${e.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+      return 2;
+    }
+    io.stderr(`image-sync: ${isImageSyncError(e) ? e.describe() : (e as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function syncAndReport(config: SyncConfig, io: CliIo, opts: { dryRun: boolean; json: boolean }): Promise<SyncReport> {
+  const settings = loadRuntimeSettings(io.env);
+  const log = createLogger({
+    level: io.env.LOG_LEVEL === "debug" ? "debug" : "warn",
+    secrets: secretsOf(config.accounts),
+    write: (line) => io.stderr(`${line}\n`),
+  });
+  const opened = await openStore(settings);
+  const http = createHttpClient();
+  try {
+    io.stderr(`syncing ${config.accounts.length} account(s) into ${opened.location}${opts.dryRun ? " (dry run)" : ""}\n`);
+    const report = await runSync({ config, store: opened.store, http, dryRun: opts.dryRun, log });
+    if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    else io.stdout(`${formatSummary(report)}\n`);
+    return report;
+  } finally {
+    await http.close();
+    await opened.close();
+  }
+}
+
+async function syncCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { config: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.config) throw new UsageError("sync needs --config <file>");
+  const config = await loadConfigFile(values.config, io.env);
+  const report = await syncAndReport(config, io, { dryRun: values["dry-run"] ?? false, json: values.json ?? false });
+  return report.ok ? 0 : 1;
+}
+
+async function imagesCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      account: { type: "string" },
+      scope: { type: "string" },
+      all: { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.account) throw new UsageError("images needs --account <name>");
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const images = await opened.store.listImages({
+      account: values.account,
+      ...(values.scope ? { scope: values.scope } : {}),
+      all: values.all ?? false,
+    });
+    if (values.json) {
+      io.stdout(`${JSON.stringify(images)}\n`);
+    } else {
+      const { renderTable } = await import("./sync/summary.ts");
+      const rows = images.map((i) => [i.scope, i.imageId, i.name ?? "", i.osFamily ?? "", i.osVersion ?? "", i.status ?? "", i.state]);
+      io.stdout(`${renderTable(["scope", "imageId", "name", "os", "version", "status", "state"], rows)}\n${images.length} images\n`);
+    }
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+async function demoCommand(args: readonly string[], io: CliIo): Promise<number> {
+  parseArgs({ args: [...args], options: {}, strict: true, allowPositionals: false });
+  const emulator = await startEmulator();
+  try {
+    io.stderr(`provider emulator listening on ${emulator.url}\n`);
+    const report = await syncAndReport(demoConfig(emulator.url, emulator.credentials), io, { dryRun: false, json: false });
+    return report.ok ? 0 : 1;
+  } finally {
+    await emulator.close();
+  }
+}
+
+async function emulatorCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { port: { type: "string" }, scale: { type: "string" } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const port = values.port ? Number(values.port) : 0;
+  const scale = values.scale ? Number(values.scale) : 1;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port must be 0-65535");
+  if (!(scale > 0)) throw new UsageError("--scale must be a positive number");
+  const emulator = await startEmulator({ port, scale });
+  io.stderr(`provider emulator listening on ${emulator.url} (Ctrl-C to stop); a config for it:\n`);
+  io.stdout(`${JSON.stringify(demoConfig(emulator.url, emulator.credentials), null, 2)}\n`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await emulator.close();
+  return 0;
+}
+
+// Run when executed as the CLI (the bundle's entry), not when imported by tests.
+const entry = process.argv[1] ?? "";
+if (/(?:^|[\\/])(?:cli\.(?:mjs|ts)|image-sync)$/.test(entry)) {
+  main(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,128 @@
+// The pure diff: (stored state, a complete sweep, now) -> the writes that bring the store up to date.
+// Everything that decides added / updated / deprecated / restored / unchanged lives here.
+// Only ever called with a complete, consistent sweep: an incomplete one changes nothing.
+import type { ChangeKind, DeprecationReason, FetchedImage, ProviderName, ScopeKey, StoredImage } from "../model.ts";
+import { contentHash } from "./hash.ts";
+
+export interface Change {
+  kind: ChangeKind;
+  /** The stored image before this change; null for an image never seen. */
+  before: StoredImage | null;
+  after: StoredImage;
+}
+
+export interface DiffInput {
+  key: ScopeKey & { provider: ProviderName };
+  stored: ReadonlyMap<string, StoredImage>;
+  /** The sweep's images, de-duplicated by id. */
+  fetched: readonly FetchedImage[];
+  /** True for the scope's first complete sweep: written, never alerted on. */
+  baseline: boolean;
+  /** ISO time of the run. */
+  now: string;
+  runId: string;
+}
+
+export interface DiffResult {
+  changes: Change[];
+  unchanged: number;
+  /** Image counts after applying the changes. */
+  counts: { active: number; deprecated: number };
+}
+
+export function diffScope(input: DiffInput): DiffResult {
+  const { key, stored, fetched, baseline, now, runId } = input;
+  const changes: Change[] = [];
+  let unchanged = 0;
+  const seen = new Set<string>();
+
+  const build = (
+    kind: ChangeKind,
+    before: StoredImage | null,
+    image: FetchedImage | null,
+    reason: DeprecationReason | null,
+  ): StoredImage => {
+    // A missing image keeps its last known content, but can no longer be launched.
+    const base = image ? toStoredFields(image) : { ...storedContent(before as StoredImage), available: false };
+    const hash = image ? contentHash(image) : (before as StoredImage).contentHash;
+    const state = reason ? "deprecated" : "active";
+    const deprecatedAt = reason ? (before?.state === "deprecated" ? before.deprecatedAt : now) : null;
+    return {
+      ...base,
+      account: key.account,
+      api: key.api,
+      provider: key.provider,
+      scope: key.scope,
+      state,
+      firstSeenAt: before?.firstSeenAt ?? now,
+      lastChangedAt: now,
+      deprecatedAt,
+      deprecationReason: reason,
+      contentHash: hash,
+      rev: (before?.rev ?? 0) + 1,
+      lastChange: { kind, at: now, runId, baseline, ...(reason && kind === "deprecated" ? { reason } : {}) },
+    };
+  };
+
+  for (const image of fetched) {
+    seen.add(image.imageId);
+    const before = stored.get(image.imageId) ?? null;
+    const reason = image.unusable;
+    if (!before) {
+      changes.push({ kind: "added", before: null, after: build("added", null, image, reason) });
+      continue;
+    }
+    const hashChanged = before.contentHash !== contentHash(image);
+    if (before.state === "active" && reason) {
+      changes.push({ kind: "deprecated", before, after: build("deprecated", before, image, reason) });
+    } else if (before.state === "deprecated" && !reason) {
+      changes.push({ kind: "restored", before, after: build("restored", before, image, null) });
+    } else if (hashChanged || (before.state === "deprecated" && before.deprecationReason !== reason)) {
+      changes.push({ kind: "updated", before, after: build("updated", before, image, reason) });
+    } else {
+      unchanged++;
+    }
+  }
+
+  for (const before of stored.values()) {
+    if (seen.has(before.imageId)) continue;
+    if (before.state === "active") {
+      // Absent from a complete sweep: the provider no longer offers it. Keep its last known content.
+      changes.push({ kind: "deprecated", before, after: build("deprecated", before, null, "missing") });
+    } else {
+      unchanged++;
+    }
+  }
+
+  const states = new Map<string, string>();
+  for (const s of stored.values()) states.set(s.imageId, s.state);
+  for (const c of changes) states.set(c.after.imageId, c.after.state);
+  let active = 0;
+  for (const state of states.values()) if (state === "active") active++;
+  const deprecated = states.size - active;
+  return { changes, unchanged, counts: { active, deprecated } };
+}
+
+function toStoredFields(image: FetchedImage): Omit<FetchedImage, "unusable"> {
+  const { unusable: _unusable, ...rest } = image;
+  return rest;
+}
+
+/** The provider-derived fields of a stored image (what a fetched image would have carried). */
+function storedContent(s: StoredImage): Omit<FetchedImage, "unusable"> {
+  return {
+    imageId: s.imageId,
+    name: s.name,
+    description: s.description,
+    osType: s.osType,
+    osFamily: s.osFamily,
+    osVersion: s.osVersion,
+    architecture: s.architecture,
+    imageType: s.imageType,
+    status: s.status,
+    available: s.available,
+    sizeGiB: s.sizeGiB,
+    createdAt: s.createdAt,
+    raw: s.raw,
+  };
+}

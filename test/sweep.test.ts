@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import type { FetchedImage } from "../lib/model.ts";
+import type { Page, PageQuery, ProviderAdapter } from "../lib/providers/types.ts";
+import { backoffDelay, withRetry } from "../lib/sync/retry.ts";
+import { sweepScope } from "../lib/sync/sweep.ts";
+import { ProviderError } from "../lib/errors.ts";
+
+const img = (id: string): FetchedImage => ({
+  imageId: id,
+  name: id,
+  description: null,
+  osType: null,
+  osFamily: null,
+  osVersion: null,
+  architecture: null,
+  imageType: null,
+  status: null,
+  available: true,
+  unusable: null,
+  sizeGiB: null,
+  createdAt: null,
+  raw: {},
+});
+
+/** A paged in-memory listing; `hook` may change it between pages, as a provider's catalogue can. */
+function pagedAdapter(listing: string[], pageSize: number, hook?: (q: PageQuery, listing: string[]) => void, parts = [""]) {
+  const calls: PageQuery[] = [];
+  const adapter: ProviderAdapter = {
+    api: "zenlayer-zec",
+    provider: "zenlayer",
+    maxPageSize: pageSize,
+    defaultRequestsPerSecond: null,
+    listScopes: async () => ["z"],
+    parts: () => parts,
+    fetchPage: async (q): Promise<Page> => {
+      calls.push(q);
+      hook?.(q, listing);
+      const start = (q.pageNumber - 1) * q.pageSize;
+      return { images: listing.slice(start, start + q.pageSize).map(img), totalCount: listing.length, requestId: `r${calls.length}` };
+    },
+  };
+  return { adapter, calls, fetch: (q: PageQuery) => adapter.fetchPage(q) };
+}
+
+const ids = (n: number, prefix = "i") => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
+
+describe("sweepScope", () => {
+  it("pages at the maximum page size: requests = ceil(n / pageSize)", async () => {
+    for (const n of [1, 999, 1000, 1001, 2500]) {
+      const { adapter, calls, fetch } = pagedAdapter(ids(n), 1000);
+      const r = await sweepScope(adapter, "z", fetch);
+      expect(r.complete).toBe(true);
+      expect(r.images).toHaveLength(n);
+      expect(calls).toHaveLength(Math.ceil(n / 1000));
+      expect(calls.every((c) => c.pageSize === 1000)).toBe(true);
+    }
+  });
+
+  it("an empty listing is one request and complete", async () => {
+    const { adapter, calls, fetch } = pagedAdapter([], 1000);
+    const r = await sweepScope(adapter, "z", fetch);
+    expect([r.complete, r.images.length, calls.length]).toEqual([true, 0, 1]);
+  });
+
+  it("an image removed between page 1 and 2 shifts the offset: the sweep is retried and ends consistent", async () => {
+    let removed = false;
+    const { adapter, calls, fetch } = pagedAdapter(ids(25), 10, (q, listing) => {
+      if (q.pageNumber === 2 && !removed) {
+        removed = true;
+        listing.splice(3, 1);
+      }
+    });
+    const r = await sweepScope(adapter, "z", fetch);
+    expect(r.complete).toBe(true);
+    expect(r.images).toHaveLength(24);
+    expect(r.images.map((i) => i.imageId)).not.toContain("i00003");
+    expect(calls.length).toBe(3 + 3);
+  });
+
+  it("a listing that keeps shifting is given up as incomplete after one more sweep", async () => {
+    let n = 0;
+    const { adapter, fetch } = pagedAdapter(ids(25), 10, (q, listing) => {
+      if (q.pageNumber === 2) listing.unshift(`new${n++}`);
+    });
+    const r = await sweepScope(adapter, "z", fetch);
+    expect(r.complete).toBe(false);
+    expect(r.images).toEqual([]);
+    expect(r.problem).toMatch(/totalCount moved/);
+  });
+
+  it("a totalCount that lies is incomplete", async () => {
+    const { adapter } = pagedAdapter(ids(5), 10);
+    const lying = { ...adapter, fetchPage: async (q: PageQuery) => ({ ...(await adapter.fetchPage(q)), totalCount: 7 }) };
+    const r = await sweepScope(lying, "z", (q) => lying.fetchPage(q));
+    expect(r.complete).toBe(false);
+    expect(r.problem).toMatch(/5 unique images but totalCount 7/);
+  });
+
+  it("duplicates across pages are de-duplicated by id", async () => {
+    const { adapter } = pagedAdapter(["a", "b", "b", "c"], 2);
+    const r = await sweepScope(adapter, "z", (q) => adapter.fetchPage(q));
+    // 3 unique ids but totalCount 4: a provider that repeats records is not a consistent listing.
+    expect(r.complete).toBe(false);
+  });
+
+  it("each sub-listing is swept and checked on its own", async () => {
+    const { adapter, calls, fetch } = pagedAdapter(ids(15), 10, undefined, ["1", "2"]);
+    const r = await sweepScope(adapter, "z", fetch);
+    expect(r.complete).toBe(true);
+    expect(calls.map((c) => `${c.part}:${c.pageNumber}`)).toEqual(["1:1", "1:2", "2:1", "2:2"]);
+  });
+
+  it("an error on a page propagates: the caller fails the scope", async () => {
+    const { adapter } = pagedAdapter(ids(25), 10);
+    const failing = {
+      ...adapter,
+      fetchPage: async (q: PageQuery) => {
+        if (q.pageNumber === 2) throw new ProviderError("INTERNAL_SERVER_ERROR", "boom", { retryable: true });
+        return adapter.fetchPage(q);
+      },
+    };
+    await expect(sweepScope(failing, "z", (q) => failing.fetchPage(q))).rejects.toThrow(/boom/);
+  });
+});
+
+describe("withRetry", () => {
+  const noSleep = { sleep: async () => {}, random: () => 0.5 };
+  it("retries retryable errors and stops at the bound with the last error", async () => {
+    let n = 0;
+    const p = withRetry(
+      async () => {
+        n++;
+        throw new ProviderError("REQUEST_LIMIT_EXCEEDED", `try ${n}`, { retryable: true });
+      },
+      { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      noSleep,
+    );
+    await expect(p).rejects.toThrow("try 3");
+    expect(n).toBe(3);
+  });
+
+  it("never retries a fatal error", async () => {
+    let n = 0;
+    await expect(
+      withRetry(
+        async () => {
+          n++;
+          throw new ProviderError("AUTH_FAILURE", "no", { retryable: false });
+        },
+        { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 },
+        noSleep,
+      ),
+    ).rejects.toThrow("no");
+    expect(n).toBe(1);
+  });
+
+  it("honours Retry-After and caps the exponential backoff", () => {
+    const policy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 1000 };
+    expect(backoffDelay(policy, 1, 0.999)).toBe(99);
+    expect(backoffDelay(policy, 10, 0.999)).toBe(999);
+    expect(backoffDelay(policy, 1, 0, 2000)).toBe(2000);
+  });
+});

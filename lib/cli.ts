@@ -1,13 +1,19 @@
 // The image-sync command line. Exit codes: 0 every scope complete; 1 a scope failed or was incomplete
 // (the others are still synced); 2 bad usage or configuration. With --json, stdout holds the JSON alone.
+import { createWriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfigFile, loadRuntimeSettings, type SyncConfig } from "./config.ts";
 import { demoConfig } from "./emulator/demo.ts";
+import { DIALECTS } from "./emulator/dialects.ts";
 import { startEmulator } from "./emulator/index.ts";
 import { ConfigError, isImageSyncError } from "./errors.ts";
+import { streamRecordsFor, localPublisher } from "./events/local.ts";
+import { processStreamRecords } from "./events/process.ts";
+import type { DeliveredEvent } from "./events/types.ts";
 import { createLogger, secretsOf } from "./log.ts";
 import { createHttpClient } from "./providers/http.ts";
 import { openStore } from "./store/open.ts";
+import type { Change } from "./sync/diff.ts";
 import { runSync, type SyncReport } from "./sync/engine.ts";
 import { formatSummary } from "./sync/summary.ts";
 
@@ -18,7 +24,7 @@ export interface CliIo {
 }
 
 const USAGE = `Usage:
-  image-sync sync --config <file> [--dry-run] [--json]
+  image-sync sync --config <file> [--dry-run] [--json] [--events <file.jsonl>]
   image-sync images --account <name> [--scope <id>] [--all] [--json]
   image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
   image-sync emulator [--port <n>]     run the provider emulator and print a config for it
@@ -62,7 +68,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-async function syncAndReport(config: SyncConfig, io: CliIo, opts: { dryRun: boolean; json: boolean }): Promise<SyncReport> {
+interface SyncRunOptions {
+  dryRun: boolean;
+  json: boolean;
+  /** Write change events as JSON lines to this file. */
+  eventsFile?: string;
+  /** Print each event's readable alert line on stdout after the summary. */
+  printEvents?: boolean;
+}
+
+async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions): Promise<SyncReport> {
   const settings = loadRuntimeSettings(io.env);
   const log = createLogger({
     level: io.env.LOG_LEVEL === "debug" ? "debug" : "warn",
@@ -73,9 +88,22 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: { dryRun: bool
   const http = createHttpClient();
   try {
     io.stderr(`syncing ${config.accounts.length} account(s) into ${opened.location}${opts.dryRun ? " (dry run)" : ""}\n`);
-    const report = await runSync({ config, store: opened.store, http, dryRun: opts.dryRun, log });
+    const events = opts.eventsFile || opts.printEvents ? await eventSink(opts.eventsFile) : undefined;
+    const report = await runSync({
+      config,
+      store: opened.store,
+      http,
+      dryRun: opts.dryRun,
+      log,
+      ...(events ? { onChanges: events.onChanges } : {}),
+    });
+    await events?.close();
     if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else io.stdout(`${formatSummary(report)}\n`);
+    if (events && opts.printEvents) {
+      const lines = events.delivered.map((e) => `  ${e["detail-type"]}: ${(e.detail as { message: string }).message}`);
+      io.stdout(`\n${events.delivered.length} change events${opts.eventsFile ? ` (written to ${opts.eventsFile})` : ""}${lines.length ? `:\n${lines.join("\n")}` : ""}\n`);
+    }
     return report;
   } finally {
     await http.close();
@@ -83,16 +111,42 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: { dryRun: bool
   }
 }
 
+/** Runs the stream consumer's code on the changes each scope wrote, collecting events as EventBridge delivers them. */
+async function eventSink(file?: string) {
+  const delivered: DeliveredEvent[] = [];
+  const out = file ? createWriteStream(file, { flags: "a" }) : undefined;
+  const publish = localPublisher((event) => {
+    delivered.push(event);
+    out?.write(`${JSON.stringify(event)}\n`);
+  });
+  return {
+    delivered,
+    onChanges: async (changes: readonly Change[]) => {
+      await processStreamRecords(streamRecordsFor(changes), { publish });
+    },
+    close: () => new Promise<void>((resolve) => (out ? out.end(() => resolve()) : resolve())),
+  };
+}
+
 async function syncCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: { config: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
+    options: {
+      config: { type: "string" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+      events: { type: "string" },
+    },
     strict: true,
     allowPositionals: false,
   });
   if (!values.config) throw new UsageError("sync needs --config <file>");
   const config = await loadConfigFile(values.config, io.env);
-  const report = await syncAndReport(config, io, { dryRun: values["dry-run"] ?? false, json: values.json ?? false });
+  const report = await syncAndReport(config, io, {
+    dryRun: values["dry-run"] ?? false,
+    json: values.json ?? false,
+    ...(values.events ? { eventsFile: values.events } : {}),
+  });
   return report.ok ? 0 : 1;
 }
 
@@ -134,7 +188,12 @@ async function demoCommand(args: readonly string[], io: CliIo): Promise<number> 
   const emulator = await startEmulator();
   try {
     io.stderr(`provider emulator listening on ${emulator.url}\n`);
-    const report = await syncAndReport(demoConfig(emulator.url, emulator.credentials), io, { dryRun: false, json: false });
+    const apis = DIALECTS.flatMap((d) => d.apis);
+    const report = await syncAndReport(demoConfig(emulator.url, emulator.credentials, apis), io, {
+      dryRun: false,
+      json: false,
+      printEvents: true,
+    });
     return report.ok ? 0 : 1;
   } finally {
     await emulator.close();

@@ -243,3 +243,19 @@ export function loadLambdaSettings(env: Env = process.env): LambdaSettings {
   }
   return { tableName: tableName as string, region: env.AWS_REGION ?? "us-east-1", config: parseConfig(doc, env), reserveMs };
 }
+
+/** What the change-event Lambda needs from its environment. */
+export interface ChangesSettings {
+  eventBusName: string;
+  digestThreshold: number;
+}
+
+export function loadChangesSettings(env: Env = process.env): ChangesSettings {
+  const problems: string[] = [];
+  const eventBusName = env.EVENT_BUS_NAME?.trim();
+  if (!eventBusName) problems.push("EVENT_BUS_NAME is not set");
+  const digestThreshold = Number(env.DIGEST_THRESHOLD ?? "25");
+  if (!Number.isInteger(digestThreshold) || digestThreshold < 1) problems.push("DIGEST_THRESHOLD must be a positive integer");
+  if (problems.length) throw new ConfigError(problems);
+  return { eventBusName: eventBusName as string, digestThreshold };
+}

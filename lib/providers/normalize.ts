@@ -19,7 +19,9 @@ export function numOrNull(v: unknown): number | null {
 export function versionFrom(...texts: unknown[]): string | null {
   for (const t of texts) {
     if (typeof t !== "string") continue;
-    const m = /(\d+(?:\.\d+)*)/.exec(t);
+    // Architecture and word-size tokens carry digits that are not versions ("x86_64 Rocky 9.3", "64-bit").
+    const cleaned = t.replace(/x86[_ -]?64|x64|amd64|arm64|aarch64|i[3-6]86|\b(?:32|64)[ -]?bits?\b|\b(?:32|64)位/gi, " ");
+    const m = /(\d+(?:\.\d+)*)/.exec(cleaned);
     if (m) return m[1] as string;
   }
   return null;
@@ -53,7 +55,8 @@ export function osFamilyFrom(...texts: unknown[]): string | null {
     const s = lowerOrNull(t);
     if (!s) continue;
     const compact = s.replace(/[\s_-]+/g, "");
-    const hit = FAMILIES.find((f) => compact.startsWith(f) || compact.includes(f));
+    // A family the text starts with wins over one it merely contains ("tencentos" contains "centos").
+    const hit = FAMILIES.find((f) => compact.startsWith(f)) ?? FAMILIES.find((f) => compact.includes(f));
     if (hit) return hit === "alma" ? "almalinux" : hit === "rhel" ? "redhat" : hit;
   }
   return lowerOrNull(texts.find((t) => typeof t === "string" && t.trim() !== ""));

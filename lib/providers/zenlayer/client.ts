@@ -34,7 +34,12 @@ export type ZenlayerAuth =
 export function zenlayerAuth(account: AccountConfig): ZenlayerAuth {
   const c = account.credentials as Record<string, unknown>;
   if (typeof c.token === "string" && c.token !== "") return { kind: "bearer", token: c.token };
-  if (typeof c.accessKeyId === "string" && c.accessKeyId !== "" && typeof c.accessKeySecret === "string" && c.accessKeySecret !== "")
+  if (
+    typeof c.accessKeyId === "string" &&
+    c.accessKeyId !== "" &&
+    typeof c.accessKeySecret === "string" &&
+    c.accessKeySecret !== ""
+  )
     return { kind: "zc2", accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret };
   throw new ConfigError([
     `account ${account.name}: Zenlayer credentials need accessKeyId and accessKeySecret, or token`,
@@ -158,8 +163,7 @@ export function readZenlayerReply(res: HttpResponse, where: ErrorContext, opts: 
 
   if (!ok || (code !== undefined && top?.response === undefined)) {
     // The failure envelope; also accepted on a 2xx, where it can only mean the call failed.
-    if (code === undefined)
-      throw httpError(res, `HTTP ${res.status} without an error code`, context(requestId), opts);
+    if (code === undefined) throw httpError(res, `HTTP ${res.status} without an error code`, context(requestId), opts);
     throw providerError(res, code, top?.message, context(requestId), opts);
   }
 

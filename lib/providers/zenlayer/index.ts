@@ -40,7 +40,9 @@ export const zenlayerBmc: AdapterFactory = (ctx) => {
       const images = r.response.images;
       if (!Array.isArray(images))
         throw new MalformedResponseError(
-          images === undefined ? "response.images is missing" : `response.images is not an array (got ${kindOf(images)})`,
+          images === undefined
+            ? "response.images is missing"
+            : `response.images is not an array (got ${kindOf(images)})`,
           { context },
         );
       return {

@@ -1,0 +1,82 @@
+// The stream consumer's core: stream records -> change events (+ digests) -> publish -> batchItemFailures.
+// Processing is idempotent: the same change always yields the same eventId, so a retried batch only
+// re-sends what consumers can de-duplicate.
+import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+import { digest } from "./alert.ts";
+import { type StreamRecord, changeEventFromRecord } from "./change-event.ts";
+import { MAX_ENTRY_BYTES, type Publisher, entrySize } from "./publish.ts";
+import { type ChangeEvent, DIGEST_DETAIL_TYPE, type DigestDetail, EVENT_SOURCE } from "./types.ts";
+
+export interface BatchResult {
+  batchItemFailures: Array<{ itemIdentifier: string }>;
+  events: ChangeEvent[];
+  digests: DigestDetail[];
+}
+
+export interface ProcessOptions {
+  publish: Publisher;
+  /** More changes than this from one run in one batch are alerted as one digest. */
+  digestThreshold?: number;
+}
+
+function toEntry(detailType: string, detail: object, time: string): PutEventsRequestEntry {
+  return { Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail), Time: new Date(time), Resources: [] };
+}
+
+/** Keeps an entry under the size limit by dropping the image snapshots, which consumers can re-read. */
+function fitted(event: ChangeEvent): PutEventsRequestEntry {
+  const entry = toEntry(event.detailType, event.detail, event.detail.detectedAt);
+  if (entrySize(entry) <= MAX_ENTRY_BYTES) return entry;
+  const slim = {
+    ...event.detail,
+    before: event.detail.before ? { ...event.detail.before, description: null } : null,
+    after: { ...event.detail.after, description: null },
+    truncated: true,
+  };
+  return toEntry(event.detailType, slim, event.detail.detectedAt);
+}
+
+export async function processStreamRecords(records: readonly StreamRecord[], opts: ProcessOptions): Promise<BatchResult> {
+  const threshold = opts.digestThreshold ?? 25;
+  const items: Array<{ seq: string; event: ChangeEvent }> = [];
+  for (const record of records) {
+    const event = changeEventFromRecord(record);
+    if (event) items.push({ seq: record.dynamodb?.SequenceNumber ?? "", event });
+  }
+  const byRun = new Map<string, typeof items>();
+  for (const item of items) {
+    const list = byRun.get(item.event.detail.runId) ?? [];
+    list.push(item);
+    byRun.set(item.event.detail.runId, list);
+  }
+  const entries: PutEventsRequestEntry[] = [];
+  const owners: string[][] = [];
+  const digests: DigestDetail[] = [];
+  for (const [runId, list] of byRun) {
+    const big = list.length > threshold;
+    for (const item of list) {
+      item.event.detail.digested = big;
+      entries.push(fitted(item.event));
+      owners.push([item.seq]);
+    }
+    if (big) {
+      const d = digest(
+        runId,
+        list.map((i) => i.event.detail),
+      );
+      digests.push(d);
+      entries.push(toEntry(DIGEST_DETAIL_TYPE, d, list[0]?.event.detail.detectedAt ?? new Date().toISOString()));
+      owners.push(list.map((i) => i.seq));
+    }
+  }
+  const ok = entries.length ? await opts.publish(entries) : [];
+  const failed = new Set<string>();
+  ok.forEach((published, i) => {
+    if (!published) for (const seq of owners[i] ?? []) failed.add(seq);
+  });
+  return {
+    batchItemFailures: [...failed].filter(Boolean).map((itemIdentifier) => ({ itemIdentifier })),
+    events: items.map((i) => i.event),
+    digests,
+  };
+}

@@ -1,0 +1,66 @@
+// The change-event contract (documented by schema.json beside this file and in the README).
+import type { ApiId, ChangeKind, DeprecationReason, ProviderName, StoredImage } from "../model.ts";
+
+export const EVENT_SOURCE = "image-sync";
+
+export const DETAIL_TYPES: Record<ChangeKind, string> = {
+  added: "Image Added",
+  updated: "Image Updated",
+  deprecated: "Image Deprecated",
+  restored: "Image Restored",
+};
+export const DIGEST_DETAIL_TYPE = "Sync Digest";
+
+/** A normalised image as carried in events: no raw record and no bookkeeping. */
+export type EventImage = Omit<StoredImage, "raw" | "contentHash" | "rev" | "lastChange">;
+
+export interface ChangeDetail {
+  /** Stable for the same change: derived from account, scope, image, change kind and run. */
+  eventId: string;
+  changeType: ChangeKind;
+  account: string;
+  api: ApiId;
+  provider: ProviderName;
+  scope: string;
+  imageId: string;
+  name: string | null;
+  osFamily: string | null;
+  osVersion: string | null;
+  imageType: string | null;
+  reason: DeprecationReason | null;
+  before: EventImage | null;
+  after: EventImage;
+  runId: string;
+  detectedAt: string;
+  /** The readable one-line alert for this change. */
+  message: string;
+  /** True when this change is covered by a "Sync Digest" alert instead of its own (a big release). */
+  digested: boolean;
+}
+
+export interface ChangeEvent {
+  detailType: string;
+  detail: ChangeDetail;
+}
+
+export interface DigestDetail {
+  eventId: string;
+  runId: string;
+  total: number;
+  byChange: Partial<Record<ChangeKind, number>>;
+  byScope: Array<{ account: string; scope: string; count: number }>;
+  message: string;
+}
+
+/** An event as EventBridge delivers it to a target (the shape of each line of `--events` output). */
+export interface DeliveredEvent<D = ChangeDetail | DigestDetail> {
+  version: "0";
+  id: string;
+  source: typeof EVENT_SOURCE;
+  "detail-type": string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: D;
+}

@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "./errors.ts";
 import { API_IDS, type ApiId, providerOf } from "./model.ts";
+import { resolveSsmReferences } from "./secrets.ts";
 
 export type ZenlayerCredentials = { accessKeyId: string; accessKeySecret: string } | { token: string };
 export type TencentCredentials = { secretId: string; secretKey: string };
@@ -224,24 +225,49 @@ export interface LambdaSettings {
   config: SyncConfig;
   /** Stop starting scopes when less than this much invocation time remains. */
   reserveMs: number;
+  /** A scope with no complete sweep for this many hours counts as stale (a metric the alarms watch). */
+  staleAfterHours: number;
 }
 
-export function loadLambdaSettings(env: Env = process.env): LambdaSettings {
+/** Fetches SSM parameters by name (decrypted); lib/secrets.ts has the real one. */
+export type ParameterReader = (names: string[]) => Promise<Map<string, string>>;
+
+/**
+ * The sync Lambda's settings: the config from IMAGE_SYNC_CONFIG (JSON) or the SSM parameter named by
+ * IMAGE_SYNC_CONFIG_PARAMETER, with every "ssm:/path" value inside it fetched and substituted.
+ */
+export async function loadLambdaSettings(env: Env, readParameters: ParameterReader): Promise<LambdaSettings> {
   const problems: string[] = [];
   const tableName = env.TABLE_NAME?.trim();
   if (!tableName) problems.push("TABLE_NAME is not set");
   const configText = env.IMAGE_SYNC_CONFIG;
-  if (!configText) problems.push("IMAGE_SYNC_CONFIG is not set (the JSON sync configuration)");
+  const configParameter = env.IMAGE_SYNC_CONFIG_PARAMETER?.trim();
+  if (!configText && !configParameter)
+    problems.push("IMAGE_SYNC_CONFIG is not set (the JSON sync configuration), nor IMAGE_SYNC_CONFIG_PARAMETER");
   const reserveMs = Number(env.SYNC_RESERVE_MS ?? "120000");
   if (!Number.isFinite(reserveMs) || reserveMs < 0) problems.push("SYNC_RESERVE_MS must be a non-negative number");
+  const staleAfterHours = Number(env.STALE_AFTER_HOURS ?? "6");
+  if (!(staleAfterHours > 0)) problems.push("STALE_AFTER_HOURS must be a positive number");
   if (problems.length) throw new ConfigError(problems);
+  let text = configText;
+  if (!text && configParameter) {
+    text = (await readParameters([configParameter])).get(configParameter);
+    if (text === undefined) throw new ConfigError([`SSM parameter ${configParameter} (IMAGE_SYNC_CONFIG_PARAMETER) was not found`]);
+  }
   let doc: unknown;
   try {
-    doc = JSON.parse(configText as string);
+    doc = JSON.parse(text as string);
   } catch (e) {
-    throw new ConfigError([`IMAGE_SYNC_CONFIG is not valid JSON: ${(e as Error).message}`]);
+    throw new ConfigError([`the sync configuration is not valid JSON: ${(e as Error).message}`]);
   }
-  return { tableName: tableName as string, region: env.AWS_REGION ?? "us-east-1", config: parseConfig(doc, env), reserveMs };
+  const resolved = await resolveSsmReferences(doc, readParameters);
+  return {
+    tableName: tableName as string,
+    region: env.AWS_REGION ?? "us-east-1",
+    config: parseConfig(resolved, env),
+    reserveMs,
+    staleAfterHours,
+  };
 }
 
 /** What the change-event Lambda needs from its environment. */

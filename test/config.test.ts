@@ -62,10 +62,31 @@ describe("parseConfig", () => {
     expect(problemsOf({ accounts: [dup, dup] })).toEqual(['accounts[1].name "x" is used twice']);
   });
 
-  it("runtime and Lambda settings fail naming the variable", () => {
+  it("runtime and Lambda settings fail naming the variable", async () => {
     expect(loadRuntimeSettings({})).toEqual({ tableName: "image-sync", region: "us-east-1", dataDir: ".image-sync" });
     expect(() => loadRuntimeSettings({ DYNAMODB_ENDPOINT: "nope" })).toThrow(/DYNAMODB_ENDPOINT/);
-    expect(() => loadLambdaSettings({})).toThrow(/TABLE_NAME is not set; IMAGE_SYNC_CONFIG is not set/);
+    const none = async () => new Map<string, string>();
+    await expect(loadLambdaSettings({}, none)).rejects.toThrow(/TABLE_NAME is not set; IMAGE_SYNC_CONFIG is not set/);
+  });
+
+  it("Lambda config comes from an SSM parameter, with ssm:/ credential values fetched and substituted", async () => {
+    const params = new Map([
+      ["/image-sync/prod/config", JSON.stringify({ accounts: [{ name: "tc", api: "tencent-cvm", credentials: { secretId: "ssm:/image-sync/prod/tc/id", secretKey: "ssm:/image-sync/prod/tc/key" } }] })],
+      ["/image-sync/prod/tc/id", "AKIDfromSSM"],
+      ["/image-sync/prod/tc/key", "keyFromSSM"],
+    ]);
+    const asked: string[][] = [];
+    const read = async (names: string[]) => {
+      asked.push(names);
+      return new Map(names.filter((n) => params.has(n)).map((n) => [n, params.get(n) as string]));
+    };
+    const s = await loadLambdaSettings({ TABLE_NAME: "t", IMAGE_SYNC_CONFIG_PARAMETER: "/image-sync/prod/config" }, read);
+    expect(s.config.accounts[0]?.credentials).toEqual({ secretId: "AKIDfromSSM", secretKey: "keyFromSSM" });
+    expect(asked[1]?.sort()).toEqual(["/image-sync/prod/tc/id", "/image-sync/prod/tc/key"]);
+    params.delete("/image-sync/prod/tc/key");
+    await expect(loadLambdaSettings({ TABLE_NAME: "t", IMAGE_SYNC_CONFIG_PARAMETER: "/image-sync/prod/config" }, read)).rejects.toThrow(
+      "SSM parameter /image-sync/prod/tc/key was not found",
+    );
   });
 });
 

@@ -74,7 +74,7 @@ export function createStore(opts: StoreOptions): Store {
   });
   const tableName = opts.tableName;
   const stats: StoreStats = { writeRequests: 0, readRequests: 0 };
-  const concurrency = opts.writeConcurrency ?? 16;
+  const concurrency = opts.writeConcurrency ?? 32;
 
   async function queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];

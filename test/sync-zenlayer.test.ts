@@ -6,7 +6,7 @@ import { type Stack, startStack } from "./helpers/stack.ts";
 
 const ZENLAYER: ApiId[] = ["zenlayer-bmc", "zenlayer-zec", "zenlayer-vm"];
 let stack: Stack;
-/** The store the first test synced twice; the drift test continues from it. */
+/** The store the first test synced twice; the drift test (next, before any test edits the catalogue) continues from it. */
 let synced: Store | undefined;
 
 beforeAll(async () => {
@@ -58,6 +58,27 @@ describe("sync of every Zenlayer dialect", () => {
     expect(store.stats.writeRequests - writesBefore).toBe(second.scopes.length);
     expect(second.scopes.every((s) => !s.baseline)).toBe(true);
     synced = store;
+  });
+
+  it("drift between runs: exactly the added, removed and unusable images change", async () => {
+    const store = synced ?? (await stack.freshStore());
+    const config = stack.config(ZENLAYER);
+    if (!synced) await stack.sync(config, { store });
+    const drift = stack.emulator.drift({ add: 7, remove: 5, unusable: 4, touch: 3, apis: ["zenlayer-zec", "zenlayer-vm"], seed: 99 });
+    // A removed image that was already unusable (so already deprecated) is not deprecated again.
+    const stateOf = async (i: { api: string; scope: string; imageId: string }) => (await store.getImage(i.api, i.scope, i.imageId))?.state;
+    const removedActive = (await Promise.all(drift.removed.map(stateOf))).filter((s) => s === "active").length;
+    const r = await stack.sync(config, { store });
+    expect(r.ok).toBe(true);
+    const total = (k: "added" | "updated" | "deprecated" | "restored") => r.scopes.reduce((n, s) => n + s[k], 0);
+    expect(total("added")).toBe(drift.added.length);
+    expect(total("deprecated")).toBe(removedActive + drift.unusable.length);
+    expect(total("updated")).toBe(drift.touched.length);
+    expect(total("restored")).toBe(0);
+    for (const gone of drift.removed) {
+      // Account names equal API ids in the demo config.
+      expect((await store.getImage(gone.api, gone.scope, gone.imageId))?.state).toBe("deprecated");
+    }
   });
 
   it("sweeps a multi-page zone at pageSize 1000 with requests = ceil(n / 1000)", async () => {
@@ -190,24 +211,4 @@ describe("sync of every Zenlayer dialect", () => {
     expect(r.scopes[0]).toMatchObject({ status: "complete", requests: 3 });
   });
 
-  it("drift between runs: exactly the added, removed and unusable images change", async () => {
-    const store = synced ?? (await stack.freshStore());
-    const config = stack.config(ZENLAYER);
-    if (!synced) await stack.sync(config, { store });
-    const drift = stack.emulator.drift({ add: 7, remove: 5, unusable: 4, touch: 3, apis: ["zenlayer-zec", "zenlayer-vm"], seed: 99 });
-    // A removed image that was already unusable (so already deprecated) is not deprecated again.
-    const stateOf = async (i: { api: string; scope: string; imageId: string }) => (await store.getImage(i.api, i.scope, i.imageId))?.state;
-    const removedActive = (await Promise.all(drift.removed.map(stateOf))).filter((s) => s === "active").length;
-    const r = await stack.sync(config, { store });
-    expect(r.ok).toBe(true);
-    const total = (k: "added" | "updated" | "deprecated" | "restored") => r.scopes.reduce((n, s) => n + s[k], 0);
-    expect(total("added")).toBe(drift.added.length);
-    expect(total("deprecated")).toBe(removedActive + drift.unusable.length);
-    expect(total("updated")).toBe(drift.touched.length);
-    expect(total("restored")).toBe(0);
-    for (const gone of drift.removed) {
-      // Account names equal API ids in the demo config.
-      expect((await store.getImage(gone.api, gone.scope, gone.imageId))?.state).toBe("deprecated");
-    }
-  });
 });

@@ -71,6 +71,8 @@ export interface DialectModule {
   touch(api: ApiId, record: Record<string, unknown>, rng: Rng): void;
   /** The record's image id. */
   imageId(api: ApiId, record: Record<string, unknown>): string;
+  /** True when the provider would report the record usable (drift only makes usable images unusable). */
+  isUsable?(api: ApiId, record: Record<string, unknown>): boolean;
   /** The request's API, action, scope and page, or undefined when this module does not speak it. */
   describe(req: EmulatorRequest): RequestInfo | undefined;
   /** Verifies auth and answers the request from the catalogue. Never throws for bad input: answers an error. */

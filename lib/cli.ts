@@ -225,6 +225,8 @@ async function emulatorCommand(args: readonly string[], io: CliIo): Promise<numb
 // Run when executed as the CLI (the bundle's entry), not when imported by tests.
 const entry = process.argv[1] ?? "";
 if (/(?:^|[\\/])(?:cli\.(?:mjs|ts)|image-sync)$/.test(entry)) {
+  // The CLI supports Node 20 on purpose; the AWS SDK's upgrade notice would only clutter its output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

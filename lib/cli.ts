@@ -7,7 +7,7 @@ import { demoConfig } from "./emulator/demo.ts";
 import { DIALECTS } from "./emulator/dialects.ts";
 import { startEmulator } from "./emulator/index.ts";
 import { ConfigError, isImageSyncError } from "./errors.ts";
-import { streamRecordsFor, localPublisher } from "./events/local.ts";
+import { localPublisher, streamRecordsFor } from "./events/local.ts";
 import { processStreamRecords } from "./events/process.ts";
 import type { DeliveredEvent } from "./events/types.ts";
 import { createLogger, secretsOf } from "./log.ts";
@@ -87,7 +87,9 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
   const opened = await openStore(settings);
   const http = createHttpClient();
   try {
-    io.stderr(`syncing ${config.accounts.length} account(s) into ${opened.location}${opts.dryRun ? " (dry run)" : ""}\n`);
+    io.stderr(
+      `syncing ${config.accounts.length} account(s) into ${opened.location}${opts.dryRun ? " (dry run)" : ""}\n`,
+    );
     const events = opts.eventsFile || opts.printEvents ? await eventSink(opts.eventsFile) : undefined;
     const report = await runSync({
       config,
@@ -102,7 +104,9 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
     else io.stdout(`${formatSummary(report)}\n`);
     if (events && opts.printEvents) {
       const lines = events.delivered.map((e) => `  ${e["detail-type"]}: ${(e.detail as { message: string }).message}`);
-      io.stdout(`\n${events.delivered.length} change events${opts.eventsFile ? ` (written to ${opts.eventsFile})` : ""}${lines.length ? `:\n${lines.join("\n")}` : ""}\n`);
+      io.stdout(
+        `\n${events.delivered.length} change events${opts.eventsFile ? ` (written to ${opts.eventsFile})` : ""}${lines.length ? `:\n${lines.join("\n")}` : ""}\n`,
+      );
     }
     return report;
   } finally {
@@ -174,8 +178,18 @@ async function imagesCommand(args: readonly string[], io: CliIo): Promise<number
       io.stdout(`${JSON.stringify(images)}\n`);
     } else {
       const { renderTable } = await import("./sync/summary.ts");
-      const rows = images.map((i) => [i.scope, i.imageId, i.name ?? "", i.osFamily ?? "", i.osVersion ?? "", i.status ?? "", i.state]);
-      io.stdout(`${renderTable(["scope", "imageId", "name", "os", "version", "status", "state"], rows)}\n${images.length} images\n`);
+      const rows = images.map((i) => [
+        i.scope,
+        i.imageId,
+        i.name ?? "",
+        i.osFamily ?? "",
+        i.osVersion ?? "",
+        i.status ?? "",
+        i.state,
+      ]);
+      io.stdout(
+        `${renderTable(["scope", "imageId", "name", "os", "version", "status", "state"], rows)}\n${images.length} images\n`,
+      );
     }
     return 0;
   } finally {

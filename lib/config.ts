@@ -28,7 +28,15 @@ export interface SyncConfig {
   accounts: AccountConfig[];
 }
 
-const ACCOUNT_KEYS = new Set(["name", "api", "endpoint", "credentials", "scopes", "signatureMethod", "requestsPerSecond"]);
+const ACCOUNT_KEYS = new Set([
+  "name",
+  "api",
+  "endpoint",
+  "credentials",
+  "scopes",
+  "signatureMethod",
+  "requestsPerSecond",
+]);
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const SCOPE_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -54,7 +62,13 @@ function isLoopback(host: string): boolean {
   return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function parseCredentials(raw: unknown, api: ApiId, where: string, env: Env, problems: string[]): Credentials | undefined {
+function parseCredentials(
+  raw: unknown,
+  api: ApiId,
+  where: string,
+  env: Env,
+  problems: string[],
+): Credentials | undefined {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     problems.push(`${where} must be an object`);
     return undefined;
@@ -84,7 +98,8 @@ function parseCredentials(raw: unknown, api: ApiId, where: string, env: Env, pro
 /** Validates a parsed config document. Throws ConfigError naming every problem. */
 export function parseConfig(doc: unknown, env: Env = process.env): SyncConfig {
   const problems: string[] = [];
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new ConfigError(["config must be a JSON object"]);
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new ConfigError(["config must be a JSON object"]);
   for (const k of Object.keys(doc)) if (k !== "accounts") problems.push(`unknown key "${k}" at top level`);
   const accountsRaw = (doc as Record<string, unknown>).accounts;
   if (!Array.isArray(accountsRaw) || accountsRaw.length === 0) {
@@ -130,10 +145,12 @@ export function parseConfig(doc: unknown, env: Env = process.env): SyncConfig {
     const creds = parseCredentials(obj.credentials, account.api, `${where}.credentials`, env, problems);
     if (creds) account.credentials = creds;
     if (obj.scopes !== undefined) {
-      if (!Array.isArray(obj.scopes) || obj.scopes.length === 0) problems.push(`${where}.scopes must be a non-empty array`);
+      if (!Array.isArray(obj.scopes) || obj.scopes.length === 0)
+        problems.push(`${where}.scopes must be a non-empty array`);
       else {
         for (const s of obj.scopes)
-          if (typeof s !== "string" || !SCOPE_RE.test(s)) problems.push(`${where}.scopes: invalid scope ${JSON.stringify(s)}`);
+          if (typeof s !== "string" || !SCOPE_RE.test(s))
+            problems.push(`${where}.scopes: invalid scope ${JSON.stringify(s)}`);
         account.scopes = [...new Set(obj.scopes as string[])];
       }
     }
@@ -252,7 +269,8 @@ export async function loadLambdaSettings(env: Env, readParameters: ParameterRead
   let text = configText;
   if (!text && configParameter) {
     text = (await readParameters([configParameter])).get(configParameter);
-    if (text === undefined) throw new ConfigError([`SSM parameter ${configParameter} (IMAGE_SYNC_CONFIG_PARAMETER) was not found`]);
+    if (text === undefined)
+      throw new ConfigError([`SSM parameter ${configParameter} (IMAGE_SYNC_CONFIG_PARAMETER) was not found`]);
   }
   let doc: unknown;
   try {
@@ -281,7 +299,8 @@ export function loadChangesSettings(env: Env = process.env): ChangesSettings {
   const eventBusName = env.EVENT_BUS_NAME?.trim();
   if (!eventBusName) problems.push("EVENT_BUS_NAME is not set");
   const digestThreshold = Number(env.DIGEST_THRESHOLD ?? "25");
-  if (!Number.isInteger(digestThreshold) || digestThreshold < 1) problems.push("DIGEST_THRESHOLD must be a positive integer");
+  if (!Number.isInteger(digestThreshold) || digestThreshold < 1)
+    problems.push("DIGEST_THRESHOLD must be a positive integer");
   if (problems.length) throw new ConfigError(problems);
   return { eventBusName: eventBusName as string, digestThreshold };
 }

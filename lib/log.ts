@@ -44,7 +44,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       const all = { ...base, ...fields };
       let line: string;
       if (opts.format === "json") {
-        line = JSON.stringify({ level: level.toUpperCase(), message, timestamp: new Date().toISOString(), ...all }, errorReplacer);
+        line = JSON.stringify(
+          { level: level.toUpperCase(), message, timestamp: new Date().toISOString(), ...all },
+          errorReplacer,
+        );
       } else {
         const extras = Object.entries(all)
           .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v, errorReplacer)}`)

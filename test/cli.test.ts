@@ -47,18 +47,40 @@ describe("image-sync CLI", () => {
     const r = await cli(["sync", "--config", config], { TABLE_NAME: table });
     expect(r.code).toBe(0);
     const header = r.stdout.split("\n")[0];
-    expect(header?.split(/\s+/)).toEqual(["account", "scope", "fetched", "added", "updated", "deprecated", "requests", "duration", "status", "error"]);
+    expect(header?.split(/\s+/)).toEqual([
+      "account",
+      "scope",
+      "fetched",
+      "added",
+      "updated",
+      "deprecated",
+      "requests",
+      "duration",
+      "status",
+      "error",
+    ]);
     expect(r.stdout).toMatch(/zenlayer-vm\s+FRA-A\s+\d+\s+\d+\s+0\s+\d+\s+1\s+\S+\s+complete \(baseline\)/);
 
-    const images = await cli(["images", "--account", "zenlayer-vm", "--scope", "FRA-A", "--json"], { TABLE_NAME: table });
+    const images = await cli(["images", "--account", "zenlayer-vm", "--scope", "FRA-A", "--json"], {
+      TABLE_NAME: table,
+    });
     expect(images.code).toBe(0);
     const parsed = JSON.parse(images.stdout) as StoredImage[];
     const records = stack.emulator.catalogue.get("zenlayer-vm")?.get("FRA-A") ?? [];
     const usable = records.filter((x) => x.imageStatus !== "UNAVAILABLE");
     expect(parsed.length).toBe(usable.length);
-    expect(parsed.every((i) => i.state === "active" && i.account === "zenlayer-vm" && i.raw && i.osType === i.osType?.toLowerCase())).toBe(true);
-    const all = JSON.parse((await cli(["images", "--account", "zenlayer-vm", "--all", "--json"], { TABLE_NAME: table })).stdout);
-    expect(all.length).toBe((stack.emulator.catalogue.get("zenlayer-vm")?.get("FRA-A")?.length ?? 0) + (stack.emulator.catalogue.get("zenlayer-vm")?.get("HKG-A")?.length ?? 0));
+    expect(
+      parsed.every(
+        (i) => i.state === "active" && i.account === "zenlayer-vm" && i.raw && i.osType === i.osType?.toLowerCase(),
+      ),
+    ).toBe(true);
+    const all = JSON.parse(
+      (await cli(["images", "--account", "zenlayer-vm", "--all", "--json"], { TABLE_NAME: table })).stdout,
+    );
+    expect(all.length).toBe(
+      (stack.emulator.catalogue.get("zenlayer-vm")?.get("FRA-A")?.length ?? 0) +
+        (stack.emulator.catalogue.get("zenlayer-vm")?.get("HKG-A")?.length ?? 0),
+    );
   });
 
   it("exits 1 when a scope fails, still syncing the others, and writes change events as JSON lines", async () => {
@@ -66,14 +88,22 @@ describe("image-sync CLI", () => {
     const config = configFile(stack.config(["zenlayer-vm"], () => ({ scopes: ["LAX-A", "SIN-A"] })));
     expect((await cli(["sync", "--config", config], { TABLE_NAME: table })).code).toBe(0);
     stack.emulator.drift({ add: 2, remove: 1, apis: ["zenlayer-vm"], seed: 7 });
-    stack.emulator.inject({ match: { api: "zenlayer-vm", scope: "SIN-A" }, times: Number.POSITIVE_INFINITY, action: { type: "failure", failure: "unavailable" } });
+    stack.emulator.inject({
+      match: { api: "zenlayer-vm", scope: "SIN-A" },
+      times: Number.POSITIVE_INFINITY,
+      action: { type: "failure", failure: "unavailable" },
+    });
     const events = join(dir, `events-${n}.jsonl`);
     try {
       const r = await cli(["sync", "--config", config, "--events", events], { TABLE_NAME: table });
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/SIN-A.*failed.*SERVICE_TEMPORARY_UNAVAILABLE/);
       expect(r.stdout).toMatch(/LAX-A.*complete/);
-      const lines = readFileSync(events, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const lines = readFileSync(events, "utf8")
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       const lax = lines.filter((e) => e.detail.scope === "LAX-A");
       expect(lines.every((e) => e.source === "image-sync" && e.id === e.detail.eventId)).toBe(true);
       expect(lax.length).toBe(lines.length);
@@ -86,7 +116,10 @@ describe("image-sync CLI", () => {
     expect((await cli(["sync"])).code).toBe(2);
     expect((await cli(["frobnicate"])).code).toBe(2);
     expect((await cli(["sync", "--config", "x", "--nope"])).code).toBe(2);
-    const bad = configFile({ accounts: [{ name: "a", api: "zenlayer-zec", credentials: { token: "t" }, zones: ["x"] }], extra: 1 });
+    const bad = configFile({
+      accounts: [{ name: "a", api: "zenlayer-zec", credentials: { token: "t" }, zones: ["x"] }],
+      extra: 1,
+    });
     const r = await cli(["sync", "--config", bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown key "zones"');
@@ -102,6 +135,8 @@ describe("image-sync CLI", () => {
     const report = JSON.parse(r.stdout);
     expect(report.dryRun).toBe(true);
     expect(report.scopes[0].added).toBeGreaterThan(0);
-    expect(JSON.parse((await cli(["images", "--account", "zenlayer-bmc", "--all", "--json"], { TABLE_NAME: table })).stdout)).toEqual([]);
+    expect(
+      JSON.parse((await cli(["images", "--account", "zenlayer-bmc", "--all", "--json"], { TABLE_NAME: table })).stdout),
+    ).toEqual([]);
   });
 });

@@ -19,8 +19,19 @@ describe("parseConfig", () => {
     const cfg = parseConfig(
       {
         accounts: [
-          { name: "zl", api: "zenlayer-zec", endpoint: "http://127.0.0.1:8080", credentials: { accessKeyId: "id", accessKeySecret: "env:ZL_SECRET" }, scopes: ["asia-east-1a"] },
-          { name: "tc", api: "tencent-cvm-v2", credentials: { secretId: "AKID", secretKey: "k" }, signatureMethod: "HmacSHA1" },
+          {
+            name: "zl",
+            api: "zenlayer-zec",
+            endpoint: "http://127.0.0.1:8080",
+            credentials: { accessKeyId: "id", accessKeySecret: "env:ZL_SECRET" },
+            scopes: ["asia-east-1a"],
+          },
+          {
+            name: "tc",
+            api: "tencent-cvm-v2",
+            credentials: { secretId: "AKID", secretKey: "k" },
+            signatureMethod: "HmacSHA1",
+          },
           { name: "tok", api: "zenlayer-vm", credentials: { token: "t0k3n" } },
         ],
       },
@@ -35,9 +46,19 @@ describe("parseConfig", () => {
     const problems = problemsOf(
       {
         accounts: [
-          { name: "a b", api: "zenlayer-zec", credentials: { accessKeyId: "x", accessKeySecret: "env:MISSING" }, zone: "x" },
+          {
+            name: "a b",
+            api: "zenlayer-zec",
+            credentials: { accessKeyId: "x", accessKeySecret: "env:MISSING" },
+            zone: "x",
+          },
           { name: "b", api: "aws-ec2", credentials: {} },
-          { name: "c", api: "tencent-cvm", endpoint: "http://api.example.com", credentials: { secretId: "i", secretKey: "k", extra: 1 } },
+          {
+            name: "c",
+            api: "tencent-cvm",
+            endpoint: "http://api.example.com",
+            credentials: { secretId: "i", secretKey: "k", extra: 1 },
+          },
         ],
         verbose: true,
       },
@@ -71,7 +92,18 @@ describe("parseConfig", () => {
 
   it("Lambda config comes from an SSM parameter, with ssm:/ credential values fetched and substituted", async () => {
     const params = new Map([
-      ["/image-sync/prod/config", JSON.stringify({ accounts: [{ name: "tc", api: "tencent-cvm", credentials: { secretId: "ssm:/image-sync/prod/tc/id", secretKey: "ssm:/image-sync/prod/tc/key" } }] })],
+      [
+        "/image-sync/prod/config",
+        JSON.stringify({
+          accounts: [
+            {
+              name: "tc",
+              api: "tencent-cvm",
+              credentials: { secretId: "ssm:/image-sync/prod/tc/id", secretKey: "ssm:/image-sync/prod/tc/key" },
+            },
+          ],
+        }),
+      ],
       ["/image-sync/prod/tc/id", "AKIDfromSSM"],
       ["/image-sync/prod/tc/key", "keyFromSSM"],
     ]);
@@ -80,13 +112,16 @@ describe("parseConfig", () => {
       asked.push(names);
       return new Map(names.filter((n) => params.has(n)).map((n) => [n, params.get(n) as string]));
     };
-    const s = await loadLambdaSettings({ TABLE_NAME: "t", IMAGE_SYNC_CONFIG_PARAMETER: "/image-sync/prod/config" }, read);
+    const s = await loadLambdaSettings(
+      { TABLE_NAME: "t", IMAGE_SYNC_CONFIG_PARAMETER: "/image-sync/prod/config" },
+      read,
+    );
     expect(s.config.accounts[0]?.credentials).toEqual({ secretId: "AKIDfromSSM", secretKey: "keyFromSSM" });
     expect(asked[1]?.sort()).toEqual(["/image-sync/prod/tc/id", "/image-sync/prod/tc/key"]);
     params.delete("/image-sync/prod/tc/key");
-    await expect(loadLambdaSettings({ TABLE_NAME: "t", IMAGE_SYNC_CONFIG_PARAMETER: "/image-sync/prod/config" }, read)).rejects.toThrow(
-      "SSM parameter /image-sync/prod/tc/key was not found",
-    );
+    await expect(
+      loadLambdaSettings({ TABLE_NAME: "t", IMAGE_SYNC_CONFIG_PARAMETER: "/image-sync/prod/config" }, read),
+    ).rejects.toThrow("SSM parameter /image-sync/prod/tc/key was not found");
   });
 });
 

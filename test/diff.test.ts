@@ -38,13 +38,27 @@ const run = (stored: Map<string, StoredImage>, images: FetchedImage[]) =>
 
 describe("diffScope", () => {
   it("baseline: every image added, marked baseline, with first-seen time", () => {
-    const r = diffScope({ key, stored: new Map(), fetched: [fetched("a"), fetched("b")], baseline: true, now: T0, runId: "r0" });
+    const r = diffScope({
+      key,
+      stored: new Map(),
+      fetched: [fetched("a"), fetched("b")],
+      baseline: true,
+      now: T0,
+      runId: "r0",
+    });
     expect(r.changes.map((c) => [c.kind, c.after.imageId, c.after.lastChange.baseline])).toEqual([
       ["added", "a", true],
       ["added", "b", true],
     ]);
     const a = r.changes[0]?.after;
-    expect(a).toMatchObject({ state: "active", firstSeenAt: T0, lastChangedAt: T0, rev: 1, deprecatedAt: null, account: "acct" });
+    expect(a).toMatchObject({
+      state: "active",
+      firstSeenAt: T0,
+      lastChangedAt: T0,
+      rev: 1,
+      deprecatedAt: null,
+      account: "acct",
+    });
     expect(a).not.toHaveProperty("unusable");
     expect(r.counts).toEqual({ active: 2, deprecated: 0 });
   });
@@ -65,7 +79,10 @@ describe("diffScope", () => {
     const stored = storedFrom([fetched("a")]);
     const r = run(stored, [fetched("a", { description: "new", raw: { imageId: "a", imageDescription: "new" } })]);
     expect(r.changes).toHaveLength(1);
-    expect(r.changes[0]).toMatchObject({ kind: "updated", after: { firstSeenAt: T0, lastChangedAt: T1, rev: 2, description: "new" } });
+    expect(r.changes[0]).toMatchObject({
+      kind: "updated",
+      after: { firstSeenAt: T0, lastChangedAt: T1, rev: 2, description: "new" },
+    });
     expect(r.changes[0]?.after.lastChange).toEqual({ kind: "updated", at: T1, runId: "r1", baseline: false });
   });
 
@@ -75,7 +92,13 @@ describe("diffScope", () => {
     expect(r.changes).toHaveLength(1);
     const c = r.changes[0];
     expect(c?.kind).toBe("deprecated");
-    expect(c?.after).toMatchObject({ imageId: "b", state: "deprecated", deprecatedAt: T1, deprecationReason: "missing", available: false });
+    expect(c?.after).toMatchObject({
+      imageId: "b",
+      state: "deprecated",
+      deprecatedAt: T1,
+      deprecationReason: "missing",
+      available: false,
+    });
     expect(c?.after.name).toBe("Ubuntu b");
     expect(c?.after.lastChange.reason).toBe("missing");
     expect(r.counts).toEqual({ active: 1, deprecated: 1 });
@@ -93,7 +116,10 @@ describe("diffScope", () => {
   it("a status that makes the image unusable deprecates it with reason status", () => {
     const stored = storedFrom([fetched("a")]);
     const r = run(stored, [fetched("a", { status: "UNAVAILABLE", available: false, unusable: "status" })]);
-    expect(r.changes[0]).toMatchObject({ kind: "deprecated", after: { state: "deprecated", deprecationReason: "status", status: "UNAVAILABLE" } });
+    expect(r.changes[0]).toMatchObject({
+      kind: "deprecated",
+      after: { state: "deprecated", deprecationReason: "status", status: "UNAVAILABLE" },
+    });
   });
 
   it("a provider deprecation flag deprecates with reason flag", () => {
@@ -106,15 +132,28 @@ describe("diffScope", () => {
     const stored = storedFrom([fetched("a")]);
     for (const c of run(stored, []).changes) stored.set(c.after.imageId, c.after);
     expect(stored.get("a")?.state).toBe("deprecated");
-    const r = diffScope({ key, stored, fetched: [fetched("a")], baseline: false, now: "2026-01-03T00:00:00.000Z", runId: "r2" });
-    expect(r.changes[0]).toMatchObject({ kind: "restored", after: { state: "active", deprecatedAt: null, deprecationReason: null, firstSeenAt: T0, available: true } });
+    const r = diffScope({
+      key,
+      stored,
+      fetched: [fetched("a")],
+      baseline: false,
+      now: "2026-01-03T00:00:00.000Z",
+      runId: "r2",
+    });
+    expect(r.changes[0]).toMatchObject({
+      kind: "restored",
+      after: { state: "active", deprecatedAt: null, deprecationReason: null, firstSeenAt: T0, available: true },
+    });
   });
 
   it("a missing image that reappears unusable stays deprecated and records the new reason", () => {
     const stored = storedFrom([fetched("a")]);
     for (const c of run(stored, []).changes) stored.set(c.after.imageId, c.after);
     const r = run(stored, [fetched("a", { status: "FAILED", available: false, unusable: "status" })]);
-    expect(r.changes[0]).toMatchObject({ kind: "updated", after: { state: "deprecated", deprecationReason: "status", deprecatedAt: T1 } });
+    expect(r.changes[0]).toMatchObject({
+      kind: "updated",
+      after: { state: "deprecated", deprecationReason: "status", deprecatedAt: T1 },
+    });
   });
 
   it("a deprecated-by-status image whose content does not change is not written", () => {
@@ -126,7 +165,10 @@ describe("diffScope", () => {
 
   it("a new image that is already unusable is added as deprecated", () => {
     const r = run(new Map(), [fetched("n", { status: "FAILED", available: false, unusable: "status" })]);
-    expect(r.changes[0]).toMatchObject({ kind: "added", after: { state: "deprecated", deprecationReason: "status", deprecatedAt: T1 } });
+    expect(r.changes[0]).toMatchObject({
+      kind: "added",
+      after: { state: "deprecated", deprecationReason: "status", deprecatedAt: T1 },
+    });
   });
 
   it("a transitional status (CREATING) neither deprecates nor alerts as unusable", () => {

@@ -2,8 +2,8 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertLine } from "../lib/events/alert.ts";
-import { type StreamRecord, changeEventFromRecord } from "../lib/events/change-event.ts";
-import { delivered, localPublisher, streamRecordsFor } from "../lib/events/local.ts";
+import { changeEventFromRecord, type StreamRecord } from "../lib/events/change-event.ts";
+import { type delivered, localPublisher, streamRecordsFor } from "../lib/events/local.ts";
 import { processStreamRecords } from "../lib/events/process.ts";
 import { eventBridgePublisher } from "../lib/events/publish.ts";
 import type { FetchedImage, StoredImage } from "../lib/model.ts";
@@ -32,7 +32,14 @@ const image = (id: string, over: Partial<FetchedImage> = {}): FetchedImage => ({
 
 /** Runs the pure diff the way the sync does and returns the written images, as the store would hold them. */
 function history() {
-  const base = diffScope({ key, stored: new Map(), fetched: [image("a"), image("b"), image("c")], baseline: true, now: "2026-01-01T00:00:00.000Z", runId: "run1" });
+  const base = diffScope({
+    key,
+    stored: new Map(),
+    fetched: [image("a"), image("b"), image("c")],
+    baseline: true,
+    now: "2026-01-01T00:00:00.000Z",
+    runId: "run1",
+  });
   const stored = new Map(base.changes.map((c) => [c.after.imageId, c.after]));
   const next = diffScope({
     key,
@@ -46,7 +53,12 @@ function history() {
 }
 
 const m = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
-const rec = (eventName: string, seq: string, next?: StoredImage | Record<string, unknown>, prev?: StoredImage): StreamRecord => ({
+const rec = (
+  eventName: string,
+  seq: string,
+  next?: StoredImage | Record<string, unknown>,
+  prev?: StoredImage,
+): StreamRecord => ({
   eventName,
   dynamodb: {
     SequenceNumber: seq,
@@ -63,7 +75,15 @@ describe("stream records to change events", () => {
     const c = byId("d");
     const e = changeEventFromRecord(rec("INSERT", "1", c?.after));
     expect(e?.detailType).toBe("Image Added");
-    expect(e?.detail).toMatchObject({ changeType: "added", account: "zl", scope: "asia-east-1a", imageId: "d", reason: null, before: null, runId: "run2" });
+    expect(e?.detail).toMatchObject({
+      changeType: "added",
+      account: "zl",
+      scope: "asia-east-1a",
+      imageId: "d",
+      reason: null,
+      before: null,
+      runId: "run2",
+    });
     expect(e?.detail.after).not.toHaveProperty("raw");
   });
 
@@ -71,20 +91,36 @@ describe("stream records to change events", () => {
     const a = byId("a");
     const e = changeEventFromRecord(rec("MODIFY", "2", a?.after, a?.before ?? undefined));
     expect(e?.detailType).toBe("Image Deprecated");
-    expect(e?.detail).toMatchObject({ reason: "status", before: { state: "active" }, after: { state: "deprecated", status: "UNAVAILABLE" } });
+    expect(e?.detail).toMatchObject({
+      reason: "status",
+      before: { state: "active" },
+      after: { state: "deprecated", status: "UNAVAILABLE" },
+    });
     const b = byId("b");
     const missing = changeEventFromRecord(rec("MODIFY", "3", b?.after, b?.before ?? undefined));
     expect(missing?.detail.reason).toBe("missing");
-    expect(missing?.detail.message).toBe("Deprecated: Ubuntu Server 20.04 LTS (b) in zl asia-east-1a: missing from listing");
+    expect(missing?.detail.message).toBe(
+      "Deprecated: Ubuntu Server 20.04 LTS (b) in zl asia-east-1a: missing from listing",
+    );
   });
 
   it("baseline writes, REMOVE records, non-image items and rewrites of the same change emit nothing", () => {
     const first = base.changes[0]?.after as StoredImage;
     expect(changeEventFromRecord(rec("INSERT", "4", first))).toBeNull();
-    expect(changeEventFromRecord({ eventName: "REMOVE", dynamodb: { SequenceNumber: "5", OldImage: m(imageItem(first)) } })).toBeNull();
+    expect(
+      changeEventFromRecord({ eventName: "REMOVE", dynamodb: { SequenceNumber: "5", OldImage: m(imageItem(first)) } }),
+    ).toBeNull();
     const status = statusItem({
-      account: "zl", api: "zenlayer-zec", scope: "s", lastRunId: "r", lastAttemptAt: "t", lastOutcome: "complete",
-      lastCompleteAt: "t", baselineAt: "t", lastError: null, counts: { active: 1, deprecated: 0 },
+      account: "zl",
+      api: "zenlayer-zec",
+      scope: "s",
+      lastRunId: "r",
+      lastAttemptAt: "t",
+      lastOutcome: "complete",
+      lastCompleteAt: "t",
+      baselineAt: "t",
+      lastError: null,
+      counts: { active: 1, deprecated: 0 },
     });
     expect(changeEventFromRecord(rec("MODIFY", "6", status))).toBeNull();
     const d = byId("d")?.after as StoredImage;
@@ -96,8 +132,11 @@ describe("stream records to change events", () => {
     const e1 = changeEventFromRecord(rec("MODIFY", "8", a?.after, a?.before ?? undefined));
     const e2 = changeEventFromRecord(rec("MODIFY", "9", a?.after, a?.before ?? undefined));
     expect(e1?.detail.eventId).toBe(e2?.detail.eventId);
-    const other = { ...(a?.after as StoredImage), lastChange: { ...(a?.after as StoredImage).lastChange, runId: "run3" } };
-    expect(changeEventFromRecord(rec("MODIFY", "10", other, a?.before ?? undefined))?.detail.eventId).not.toBe(e1?.detail.eventId);
+    const after = a?.after as StoredImage;
+    const other = { ...after, lastChange: { ...after.lastChange, runId: "run3" } };
+    expect(changeEventFromRecord(rec("MODIFY", "10", other, a?.before ?? undefined))?.detail.eventId).not.toBe(
+      e1?.detail.eventId,
+    );
   });
 
   it("alert lines read as a sentence", () => {
@@ -112,7 +151,12 @@ describe("publishing through the real EventBridge client", () => {
   let client: EventBridgeClient;
   beforeAll(async () => {
     bridge = await startLocalEventBridge();
-    client = new EventBridgeClient({ endpoint: bridge.endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "y" }, maxAttempts: 1 });
+    client = new EventBridgeClient({
+      endpoint: bridge.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "x", secretAccessKey: "y" },
+      maxAttempts: 1,
+    });
   });
   afterAll(async () => {
     client.destroy();
@@ -170,10 +214,16 @@ describe("publishing through the real EventBridge client", () => {
     const publish = eventBridgePublisher({ client, busName: "bus", sleep: async () => {} });
     const r = await processStreamRecords(records, { publish, digestThreshold: 25 });
     expect(r.digests).toHaveLength(1);
-    expect(r.digests[0]?.message).toMatch(/^image-sync run bigrun: 40 image changes \(40 added\) in zl asia-east-1a \(40\)$/);
+    expect(r.digests[0]?.message).toMatch(
+      /^image-sync run bigrun: 40 image changes \(40 added\) in zl asia-east-1a \(40\)$/,
+    );
     const digests = bridge.accepted.filter((e) => e.DetailType === "Sync Digest");
     expect(digests).toHaveLength(1);
-    expect(bridge.accepted.filter((e) => e.DetailType === "Image Added").every((e) => JSON.parse(e.Detail).digested === true)).toBe(true);
+    expect(
+      bridge.accepted
+        .filter((e) => e.DetailType === "Image Added")
+        .every((e) => JSON.parse(e.Detail).digested === true),
+    ).toBe(true);
   });
 });
 
@@ -184,7 +234,17 @@ describe("local delivery shape", () => {
     await processStreamRecords(streamRecordsFor(next.changes), { publish: localPublisher((e) => out.push(e)) });
     expect(out).toHaveLength(next.changes.length);
     const first = out[0] as ReturnType<typeof delivered>;
-    expect(Object.keys(first).sort()).toEqual(["account", "detail", "detail-type", "id", "region", "resources", "source", "time", "version"]);
+    expect(Object.keys(first).sort()).toEqual([
+      "account",
+      "detail",
+      "detail-type",
+      "id",
+      "region",
+      "resources",
+      "source",
+      "time",
+      "version",
+    ]);
     expect(first.id).toBe((first.detail as { eventId: string }).eventId);
     expect(first.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });

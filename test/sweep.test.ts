@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { ProviderError } from "../lib/errors.ts";
 import type { FetchedImage } from "../lib/model.ts";
 import type { Page, PageQuery, ProviderAdapter } from "../lib/providers/types.ts";
 import { backoffDelay, withRetry } from "../lib/sync/retry.ts";
 import { sweepScope } from "../lib/sync/sweep.ts";
-import { ProviderError } from "../lib/errors.ts";
 
 const img = (id: string): FetchedImage => ({
   imageId: id,
@@ -23,7 +23,12 @@ const img = (id: string): FetchedImage => ({
 });
 
 /** A paged in-memory listing; `hook` may change it between pages, as a provider's catalogue can. */
-function pagedAdapter(listing: string[], pageSize: number, hook?: (q: PageQuery, listing: string[]) => void, parts = [""]) {
+function pagedAdapter(
+  listing: string[],
+  pageSize: number,
+  hook?: (q: PageQuery, listing: string[]) => void,
+  parts = [""],
+) {
   const calls: PageQuery[] = [];
   const adapter: ProviderAdapter = {
     api: "zenlayer-zec",
@@ -36,7 +41,11 @@ function pagedAdapter(listing: string[], pageSize: number, hook?: (q: PageQuery,
       calls.push(q);
       hook?.(q, listing);
       const start = (q.pageNumber - 1) * q.pageSize;
-      return { images: listing.slice(start, start + q.pageSize).map(img), totalCount: listing.length, requestId: `r${calls.length}` };
+      return {
+        images: listing.slice(start, start + q.pageSize).map(img),
+        totalCount: listing.length,
+        requestId: `r${calls.length}`,
+      };
     },
   };
   return { adapter, calls, fetch: (q: PageQuery) => adapter.fetchPage(q) };
@@ -90,7 +99,10 @@ describe("sweepScope", () => {
 
   it("a totalCount that lies is incomplete", async () => {
     const { adapter } = pagedAdapter(ids(5), 10);
-    const lying = { ...adapter, fetchPage: async (q: PageQuery) => ({ ...(await adapter.fetchPage(q)), totalCount: 7 }) };
+    const lying = {
+      ...adapter,
+      fetchPage: async (q: PageQuery) => ({ ...(await adapter.fetchPage(q)), totalCount: 7 }),
+    };
     const r = await sweepScope(lying, "z", (q) => lying.fetchPage(q));
     expect(r.complete).toBe(false);
     expect(r.problem).toMatch(/5 unique images but totalCount 7/);

@@ -64,9 +64,17 @@ describe("sync of every Zenlayer dialect", () => {
     const store = synced ?? (await stack.freshStore());
     const config = stack.config(ZENLAYER);
     if (!synced) await stack.sync(config, { store });
-    const drift = stack.emulator.drift({ add: 7, remove: 5, unusable: 4, touch: 3, apis: ["zenlayer-zec", "zenlayer-vm"], seed: 99 });
+    const drift = stack.emulator.drift({
+      add: 7,
+      remove: 5,
+      unusable: 4,
+      touch: 3,
+      apis: ["zenlayer-zec", "zenlayer-vm"],
+      seed: 99,
+    });
     // A removed image that was already unusable (so already deprecated) is not deprecated again.
-    const stateOf = async (i: { api: string; scope: string; imageId: string }) => (await store.getImage(i.api, i.scope, i.imageId))?.state;
+    const stateOf = async (i: { api: string; scope: string; imageId: string }) =>
+      (await store.getImage(i.api, i.scope, i.imageId))?.state;
     const removedActive = (await Promise.all(drift.removed.map(stateOf))).filter((s) => s === "active").length;
     const r = await stack.sync(config, { store });
     expect(r.ok).toBe(true);
@@ -86,13 +94,18 @@ describe("sync of every Zenlayer dialect", () => {
     const n = listing("zenlayer-zec", "asia-east-1a").length;
     expect(n).toBeGreaterThan(1000);
     stack.emulator.stats.reset();
-    const r = await stack.sync(stack.config(["zenlayer-zec"], () => ({ scopes: ["asia-east-1a"] })), { store });
+    const r = await stack.sync(
+      stack.config(["zenlayer-zec"], () => ({ scopes: ["asia-east-1a"] })),
+      { store },
+    );
     expect(r.scopes).toHaveLength(1);
     expect(r.scopes[0]).toMatchObject({ status: "complete", fetched: n, requests: Math.ceil(n / 1000) });
     const pages = stack.emulator.stats.log.filter((l) => l.action === "DescribeImages");
     expect(pages.map((p) => p.pageNumber)).toEqual(Array.from({ length: Math.ceil(n / 1000) }, (_, i) => i + 1));
     expect((await store.listImages({ account: "zenlayer-zec", scope: "asia-east-1a" })).length).toBe(
-      listing("zenlayer-zec", "asia-east-1a").filter((r) => !["UNAVAILABLE", "FAILED", "DELETING"].includes(String(r.imageStatus))).length,
+      listing("zenlayer-zec", "asia-east-1a").filter(
+        (r) => !["UNAVAILABLE", "FAILED", "DELETING"].includes(String(r.imageStatus)),
+      ).length,
     );
   });
 
@@ -136,7 +149,10 @@ describe("sync of every Zenlayer dialect", () => {
     const shiftedId = String(records[1000]?.imageId); // moves from page 2 to page 1 once one image goes
     stack.emulator.inject({
       match: { api: "zenlayer-zec", scope: "asia-east-1a", pageNumber: 2 },
-      action: { type: "mutate", apply: (catalogue) => catalogue.get("zenlayer-zec")?.get("asia-east-1a")?.splice(10, 1) },
+      action: {
+        type: "mutate",
+        apply: (catalogue) => catalogue.get("zenlayer-zec")?.get("asia-east-1a")?.splice(10, 1),
+      },
     });
     const r = await stack.sync(config, { store });
     expect(r.scopes[0]).toMatchObject({ status: "complete", deprecated: 1, added: 0 });
@@ -154,7 +170,12 @@ describe("sync of every Zenlayer dialect", () => {
     const r = await stack.sync(config, { store });
     expect(r.scopes[0]).toMatchObject({ status: "complete", deprecated: 1, updated: 0, added: 0 });
     const stored = await store.getImage("zenlayer-vm", "FRA-A", String(record.imageId));
-    expect(stored).toMatchObject({ state: "deprecated", deprecationReason: "status", status: "UNAVAILABLE", available: false });
+    expect(stored).toMatchObject({
+      state: "deprecated",
+      deprecationReason: "status",
+      status: "UNAVAILABLE",
+      available: false,
+    });
     expect(stored?.deprecatedAt).toBeTruthy();
   });
 
@@ -207,8 +228,10 @@ describe("sync of every Zenlayer dialect", () => {
       times: 2,
       action: { type: "failure", failure: "throttle", retryAfterSeconds: 0 },
     });
-    const r = await stack.sync(stack.config(["zenlayer-zec"], () => ({ scopes: ["sa-east-1a"] })), { store });
+    const r = await stack.sync(
+      stack.config(["zenlayer-zec"], () => ({ scopes: ["sa-east-1a"] })),
+      { store },
+    );
     expect(r.scopes[0]).toMatchObject({ status: "complete", requests: 3 });
   });
-
 });

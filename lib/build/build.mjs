@@ -52,6 +52,8 @@ await Promise.all([
     outdir: join(root, "dist", "handlers"),
     outExtension: { ".js": ".mjs" },
     minify: true,
+    // Maps keep line numbers for stack traces; the sources themselves would triple the zip.
+    sourcesContent: false,
     external: ["dynalite"],
     banner: { js: cjsShim },
   }),

@@ -4,7 +4,12 @@ import { createHash } from "node:crypto";
 import type { ChangeKind } from "../model.ts";
 import type { ChangeDetail, DigestDetail } from "./types.ts";
 
-const VERB: Record<ChangeKind, string> = { added: "Added", updated: "Updated", deprecated: "Deprecated", restored: "Restored" };
+const VERB: Record<ChangeKind, string> = {
+  added: "Added",
+  updated: "Updated",
+  deprecated: "Deprecated",
+  restored: "Restored",
+};
 
 function reasonText(d: Pick<ChangeDetail, "reason" | "after">): string {
   switch (d.reason) {
@@ -19,7 +24,9 @@ function reasonText(d: Pick<ChangeDetail, "reason" | "after">): string {
   }
 }
 
-export function alertLine(d: Pick<ChangeDetail, "changeType" | "name" | "imageId" | "account" | "scope" | "reason" | "after">): string {
+export function alertLine(
+  d: Pick<ChangeDetail, "changeType" | "name" | "imageId" | "account" | "scope" | "reason" | "after">,
+): string {
   const what = d.name ? `${d.name} (${d.imageId})` : d.imageId;
   const why = reasonText(d);
   return `${VERB[d.changeType]}: ${what} in ${d.account} ${d.scope}${why ? `: ${why}` : ""}`;

@@ -22,8 +22,15 @@ export function eventId(account: string, scope: string, imageId: string, kind: C
 }
 
 export function toEventImage(image: StoredImage): EventImage {
-  const { raw: _raw, contentHash: _h, rev: _r, lastChange: _l, ...rest } = image as StoredImage & Record<string, unknown>;
-  for (const k of ["PK", "SK", "itemType", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"]) delete (rest as Record<string, unknown>)[k];
+  const {
+    raw: _raw,
+    contentHash: _h,
+    rev: _r,
+    lastChange: _l,
+    ...rest
+  } = image as StoredImage & Record<string, unknown>;
+  for (const k of ["PK", "SK", "itemType", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"])
+    delete (rest as Record<string, unknown>)[k];
   return rest as EventImage;
 }
 

@@ -3,8 +3,8 @@
 // re-sends what consumers can de-duplicate.
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { digest } from "./alert.ts";
-import { type StreamRecord, changeEventFromRecord } from "./change-event.ts";
-import { MAX_ENTRY_BYTES, type Publisher, entrySize } from "./publish.ts";
+import { changeEventFromRecord, type StreamRecord } from "./change-event.ts";
+import { entrySize, MAX_ENTRY_BYTES, type Publisher } from "./publish.ts";
 import { type ChangeEvent, DIGEST_DETAIL_TYPE, type DigestDetail, EVENT_SOURCE } from "./types.ts";
 
 export interface BatchResult {
@@ -20,7 +20,13 @@ export interface ProcessOptions {
 }
 
 function toEntry(detailType: string, detail: object, time: string): PutEventsRequestEntry {
-  return { Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail), Time: new Date(time), Resources: [] };
+  return {
+    Source: EVENT_SOURCE,
+    DetailType: detailType,
+    Detail: JSON.stringify(detail),
+    Time: new Date(time),
+    Resources: [],
+  };
 }
 
 /** Keeps an entry under the size limit by dropping the image snapshots, which consumers can re-read. */
@@ -36,7 +42,10 @@ function fitted(event: ChangeEvent): PutEventsRequestEntry {
   return toEntry(event.detailType, slim, event.detail.detectedAt);
 }
 
-export async function processStreamRecords(records: readonly StreamRecord[], opts: ProcessOptions): Promise<BatchResult> {
+export async function processStreamRecords(
+  records: readonly StreamRecord[],
+  opts: ProcessOptions,
+): Promise<BatchResult> {
   const threshold = opts.digestThreshold ?? 25;
   const items: Array<{ seq: string; event: ChangeEvent }> = [];
   for (const record of records) {

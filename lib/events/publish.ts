@@ -50,7 +50,11 @@ export function eventBridgePublisher(opts: EventBridgePublisherOptions): Publish
             if (result && !result.ErrorCode && result.EventId) ok[idx] = true;
             else {
               failedNow.push(idx);
-              opts.onError?.("PutEvents entry failed", { errorCode: result?.ErrorCode, errorMessage: result?.ErrorMessage, attempt });
+              opts.onError?.("PutEvents entry failed", {
+                errorCode: result?.ErrorCode,
+                errorMessage: result?.ErrorMessage,
+                attempt,
+              });
             }
           });
         } catch (e) {

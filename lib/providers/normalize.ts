@@ -20,7 +20,10 @@ export function versionFrom(...texts: unknown[]): string | null {
   for (const t of texts) {
     if (typeof t !== "string") continue;
     // Architecture and word-size tokens carry digits that are not versions ("x86_64 Rocky 9.3", "64-bit").
-    const cleaned = t.replace(/x86[_ -]?64|x64|amd64|arm64|aarch64|i[3-6]86|\b(?:32|64)[ -]?bits?\b|\b(?:32|64)位/gi, " ");
+    const cleaned = t.replace(
+      /x86[_ -]?64|x64|amd64|arm64|aarch64|i[3-6]86|\b(?:32|64)[ -]?bits?\b|\b(?:32|64)位/gi,
+      " ",
+    );
     const m = /(\d+(?:\.\d+)*)/.exec(cleaned);
     if (m) return m[1] as string;
   }

@@ -1,3 +1,3 @@
-export { type LocalDynamo, startLocalDynamo } from "./local.ts";
 export { versionKey } from "./items.ts";
+export { type LocalDynamo, startLocalDynamo } from "./local.ts";
 export { createStore, type Store, type StoreOptions, type StoreStats } from "./store.ts";

@@ -69,7 +69,11 @@ export function putImageParams(tableName: string, image: StoredImage, previousRe
       };
 }
 
-export function scopeImagesQuery(tableName: string, key: Pick<ScopeKey, "account" | "scope">, activeOnly: boolean): QueryCommandInput {
+export function scopeImagesQuery(
+  tableName: string,
+  key: Pick<ScopeKey, "account" | "scope">,
+  activeOnly: boolean,
+): QueryCommandInput {
   return activeOnly
     ? {
         TableName: tableName,

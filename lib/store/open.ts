@@ -21,11 +21,20 @@ export async function openStore(settings: RuntimeSettings): Promise<OpenedStore>
       localCredentials: local,
     });
     if (local) await store.ensureTable();
-    return { store, location: `${settings.dynamodbEndpoint} table ${settings.tableName}`, close: async () => store.close() };
+    return {
+      store,
+      location: `${settings.dynamodbEndpoint} table ${settings.tableName}`,
+      close: async () => store.close(),
+    };
   }
   const path = join(settings.dataDir, "dynamodb");
   const dynamo = await startLocalDynamo({ path });
-  const store = createStore({ tableName: settings.tableName, endpoint: dynamo.endpoint, region: settings.region, localCredentials: true });
+  const store = createStore({
+    tableName: settings.tableName,
+    endpoint: dynamo.endpoint,
+    region: settings.region,
+    localCredentials: true,
+  });
   await store.ensureTable();
   return {
     store,

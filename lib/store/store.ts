@@ -10,8 +10,8 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  type QueryCommandInput,
   paginateQuery,
+  type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { StoreError } from "../errors.ts";
 import type { ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
@@ -133,7 +133,9 @@ export function createStore(opts: StoreOptions): Store {
     async getImage(account, scope, imageId) {
       stats.readRequests++;
       try {
-        const out = await doc.send(new GetCommand({ TableName: tableName, Key: { PK: imagePk(account, scope), SK: imageSk(imageId) } }));
+        const out = await doc.send(
+          new GetCommand({ TableName: tableName, Key: { PK: imagePk(account, scope), SK: imageSk(imageId) } }),
+        );
         return out.Item ? imageFromItem(out.Item) : undefined;
       } catch (e) {
         throw storeError("get", e);
@@ -153,7 +155,9 @@ export function createStore(opts: StoreOptions): Store {
     async getScopeStatus(account, scope) {
       stats.readRequests++;
       try {
-        const out = await doc.send(new GetCommand({ TableName: tableName, Key: { PK: STATUS_PK, SK: statusSk(account, scope) } }));
+        const out = await doc.send(
+          new GetCommand({ TableName: tableName, Key: { PK: STATUS_PK, SK: statusSk(account, scope) } }),
+        );
         return out.Item ? statusFromItem(out.Item) : undefined;
       } catch (e) {
         throw storeError("get", e);
@@ -199,6 +203,11 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function storeError(op: string, e: unknown, context: { account?: string; scope?: string } = {}): StoreError {
   const name = (e as { name?: string }).name ?? "Error";
-  const retryable = /Throttl|ProvisionedThroughputExceeded|InternalServerError|ServiceUnavailable|RequestLimitExceeded/.test(name);
-  return new StoreError(`DYNAMODB_${name}`, `DynamoDB ${op} failed: ${(e as Error).message}`, { cause: e, retryable, context });
+  const retryable =
+    /Throttl|ProvisionedThroughputExceeded|InternalServerError|ServiceUnavailable|RequestLimitExceeded/.test(name);
+  return new StoreError(`DYNAMODB_${name}`, `DynamoDB ${op} failed: ${(e as Error).message}`, {
+    cause: e,
+    retryable,
+    context,
+  });
 }

@@ -68,7 +68,10 @@ export interface SyncOptions {
 }
 
 export function newRunId(nowMs: number): string {
-  return `${new Date(nowMs).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
+  return `${new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
 }
 
 /** An HttpClient that counts the requests sent through it. */
@@ -142,7 +145,12 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       } catch (e) {
         const err = asImageSyncError(e, { account: account.name, api: account.api });
         log.error("scope discovery failed", { account: account.name, api: account.api, error: err.describe() });
-        reports.push({ ...emptyReport(account, "*"), requests: counter.requests, durationMs: now() - t0, error: errorSummary(err) });
+        reports.push({
+          ...emptyReport(account, "*"),
+          requests: counter.requests,
+          durationMs: now() - t0,
+          error: errorSummary(err),
+        });
       }
     }),
   );

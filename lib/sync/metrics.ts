@@ -41,7 +41,11 @@ export function publishRunMetrics(metrics: Metrics, input: RunMetricsInput): voi
     m.addMetric("HoursSinceCompleteSweep", MetricUnit.Count, (nowMs - Date.parse(st.lastCompleteAt)) / 3_600_000);
   }
   metrics.addMetric("FailedScopes", MetricUnit.Count, report.scopes.filter((s) => s.status === "failed").length);
-  metrics.addMetric("IncompleteScopes", MetricUnit.Count, report.scopes.filter((s) => s.status === "incomplete").length);
+  metrics.addMetric(
+    "IncompleteScopes",
+    MetricUnit.Count,
+    report.scopes.filter((s) => s.status === "incomplete").length,
+  );
   metrics.addMetric("StaleScopes", MetricUnit.Count, staleScopes(statuses, nowMs, staleAfterHours).length);
   metrics.addMetric("SyncRuns", MetricUnit.Count, 1);
   metrics.publishStoredMetrics();

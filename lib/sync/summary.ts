@@ -17,7 +17,18 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 }
 
 export function formatSummary(report: SyncReport): string {
-  const headers = ["account", "scope", "fetched", "added", "updated", "deprecated", "requests", "duration", "status", "error"];
+  const headers = [
+    "account",
+    "scope",
+    "fetched",
+    "added",
+    "updated",
+    "deprecated",
+    "requests",
+    "duration",
+    "status",
+    "error",
+  ];
   const rows = report.scopes.map((s) => [
     s.account,
     s.scope,

@@ -43,7 +43,11 @@ async function sweepPart(adapter: ProviderAdapter, scope: string, part: string, 
     }
   }
   if (firstTotal !== lastTotal) {
-    return { images, consistent: false, problem: `totalCount moved from ${firstTotal} to ${lastTotal} during the sweep` };
+    return {
+      images,
+      consistent: false,
+      problem: `totalCount moved from ${firstTotal} to ${lastTotal} during the sweep`,
+    };
   }
   if (images.size !== lastTotal) {
     return { images, consistent: false, problem: `${images.size} unique images but totalCount ${lastTotal}` };

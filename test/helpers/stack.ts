@@ -4,8 +4,8 @@ import { demoConfig } from "../../lib/emulator/demo.ts";
 import { type Emulator, type EmulatorOptions, startEmulator } from "../../lib/emulator/index.ts";
 import type { ApiId } from "../../lib/model.ts";
 import { createHttpClient, type HttpClient } from "../../lib/providers/http.ts";
+import { type LocalDynamo, startLocalDynamo } from "../../lib/store/local.ts";
 import { createStore, type Store } from "../../lib/store/store.ts";
-import { startLocalDynamo, type LocalDynamo } from "../../lib/store/local.ts";
 import { runSync, type SyncOptions, type SyncReport } from "../../lib/sync/engine.ts";
 
 let tableCounter = 0;

@@ -1,0 +1,139 @@
+// The stack as packaged offline by `serverless package` (osls): the CloudFormation template it generates.
+import { execFileSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..");
+// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON.
+type Json = any;
+type Resource = { Type: string; Properties: Record<string, Json>; Condition?: string };
+let resources: Record<string, Resource>;
+let outputs: Record<string, unknown>;
+
+beforeAll(() => {
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: "",
+    AWS_SECRET_ACCESS_KEY: "",
+    AWS_PROFILE: "",
+    SLS_TELEMETRY_DISABLED: "1",
+  };
+  execFileSync(process.execPath, [join(root, "lib/build/build.mjs")], { cwd: root, stdio: "pipe" });
+  execFileSync(join(root, "node_modules/.bin/serverless"), ["package", "--stage", "test"], {
+    cwd: root,
+    env,
+    stdio: "pipe",
+    timeout: 180_000,
+  });
+  const template = JSON.parse(
+    readFileSync(join(root, ".serverless/cloudformation-template-update-stack.json"), "utf8"),
+  );
+  resources = template.Resources;
+  outputs = template.Outputs;
+}, 240_000);
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+describe("serverless package", () => {
+  it("runs the sync hourly with reserved concurrency 1 and an SQS on-failure destination", () => {
+    const sync = resources.SyncLambdaFunction?.Properties;
+    expect(sync).toMatchObject({
+      Runtime: "nodejs22.x",
+      Architectures: ["arm64"],
+      Timeout: 900,
+      ReservedConcurrentExecutions: 1,
+    });
+    expect(sync?.Handler).toBe("dist/handlers/sync.handler");
+    const schedules = ofType("AWS::Events::Rule").filter(([, r]) => r.Properties.ScheduleExpression);
+    expect(schedules.map(([, r]) => r.Properties.ScheduleExpression)).toEqual(["rate(1 hour)"]);
+    expect(resources.SyncLambdaEvConf?.Properties.DestinationConfig.OnFailure.Destination).toEqual({
+      "Fn::GetAtt": ["SyncFailureQueue", "Arn"],
+    });
+  });
+
+  it("maps the table stream to the change function with partial batch responses, bisecting, bounded retries and a filter", () => {
+    const [[, mapping] = []] = ofType("AWS::Lambda::EventSourceMapping");
+    expect(mapping?.Properties).toMatchObject({
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 21600,
+      EventSourceArn: { "Fn::GetAtt": ["ImagesTable", "StreamArn"] },
+      DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": ["ChangesFailureQueue", "Arn"] } } },
+    });
+    const filters = mapping?.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern));
+    expect(filters).toEqual([
+      { eventName: ["INSERT", "MODIFY"], dynamodb: { NewImage: { itemType: { S: ["image"] } } } },
+    ]);
+    expect(resources.ImagesTable?.Properties.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
+    expect(resources.ImagesTable?.Properties).toMatchObject({
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    });
+  });
+
+  it("alarms on sync errors, failed, incomplete and stale scopes and both failure queues, to the alert topic", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, r]) => r.Properties);
+    const metrics = alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort();
+    expect(metrics).toEqual([
+      "AWS/Lambda/Errors",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "ImageSync/FailedScopes",
+      "ImageSync/IncompleteScopes",
+      "ImageSync/StaleScopes",
+    ]);
+    expect(alarms.every((a) => JSON.stringify(a.AlarmActions) === JSON.stringify([{ Ref: "AlertTopic" }]))).toBe(true);
+    const rules = ofType("AWS::Events::Rule").filter(([, r]) => r.Properties.EventPattern);
+    expect(rules.flatMap(([, r]) => r.Properties.EventPattern["detail-type"]).sort()).toEqual([
+      "Image Added",
+      "Image Deprecated",
+      "Image Restored",
+      "Sync Digest",
+    ]);
+    expect(resources.AlertEmailSubscription?.Condition).toBe("HasAlertEmail");
+  });
+
+  it("exports the table name and ARN, stream ARN, bus ARN and alert topic", () => {
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        "ImagesTableName",
+        "ImagesTableArn",
+        "ImagesTableStreamArn",
+        "ChangeEventBusArn",
+        "AlertTopicArn",
+      ]),
+    );
+  });
+
+  it("scopes every IAM statement: no wildcard action, no wildcard table resource, PutEvents only on the bus", () => {
+    const roles = ofType("AWS::IAM::Role");
+    expect(roles.map(([id]) => id).sort()).toEqual(["ChangesRole", "SyncRole"]);
+    expect(resources.IamRoleLambdaExecution).toBeUndefined();
+    const statements = roles.flatMap(([, r]) => r.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement));
+    for (const s of statements) {
+      const actions: string[] = [s.Action].flat();
+      expect(
+        actions.every((a) => !a.includes("*")),
+        JSON.stringify(s),
+      ).toBe(true);
+      const res = JSON.stringify(s.Resource);
+      expect(res).not.toBe('"*"');
+      if (actions.some((a) => a.startsWith("dynamodb:"))) expect(res).not.toMatch(/table\/\*|index\/\*/);
+      if (actions.includes("events:PutEvents")) expect(s.Resource).toEqual({ "Fn::GetAtt": ["ChangeEventBus", "Arn"] });
+      if (actions.some((a) => a.startsWith("ssm:"))) expect(res).toContain("parameter/image-sync/test/*");
+    }
+    const fns = ofType("AWS::Lambda::Function").map(([, r]) => r.Properties.Role);
+    expect(fns).toEqual(
+      expect.arrayContaining([{ "Fn::GetAtt": ["SyncRole", "Arn"] }, { "Fn::GetAtt": ["ChangesRole", "Arn"] }]),
+    );
+  });
+
+  it("keeps each handler's zip under 1 MB", () => {
+    for (const name of ["sync", "changes"]) {
+      expect(statSync(join(root, ".serverless", `${name}.zip`)).size).toBeLessThan(1024 * 1024);
+    }
+  });
+});

@@ -7,10 +7,11 @@ import { demoConfig } from "./emulator/demo.ts";
 import { DIALECTS } from "./emulator/dialects.ts";
 import { startEmulator } from "./emulator/index.ts";
 import { ConfigError, isImageSyncError } from "./errors.ts";
-import { localPublisher, streamRecordsFor } from "./events/local.ts";
+import { localPublisher, streamRecordForAnomaly, streamRecordsFor } from "./events/local.ts";
 import { processStreamRecords } from "./events/process.ts";
 import type { DeliveredEvent } from "./events/types.ts";
 import { createLogger, secretsOf } from "./log.ts";
+import type { Anomaly } from "./model.ts";
 import { createHttpClient } from "./providers/http.ts";
 import { openStore } from "./store/open.ts";
 import type { Change } from "./sync/diff.ts";
@@ -97,7 +98,7 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
       http,
       dryRun: opts.dryRun,
       log,
-      ...(events ? { onChanges: events.onChanges } : {}),
+      ...(events ? { onChanges: events.onChanges, onAnomaly: events.onAnomaly } : {}),
     });
     await events?.close();
     if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
@@ -127,6 +128,9 @@ async function eventSink(file?: string) {
     delivered,
     onChanges: async (changes: readonly Change[]) => {
       await processStreamRecords(streamRecordsFor(changes), { publish });
+    },
+    onAnomaly: async (anomaly: Anomaly) => {
+      await processStreamRecords([streamRecordForAnomaly(anomaly, Date.now())], { publish });
     },
     close: () => new Promise<void>((resolve) => (out ? out.end(() => resolve()) : resolve())),
   };

@@ -94,4 +94,18 @@ export interface ScopeStatus extends ScopeKey {
   baselineAt: string | null;
   lastError: { code: string; message: string; requestId?: string } | null;
   counts: { active: number; deprecated: number };
+  /** Deprecations held by the mass-deprecation guard, awaiting confirmation by the next complete sweep. */
+  heldDeprecations?: { digest: string; count: number; since: string; runId: string } | null;
+}
+
+/** Written when the guard holds a mass deprecation; the stream turns it into one "Sync Anomaly" event. */
+export interface Anomaly extends ScopeKey {
+  provider: ProviderName;
+  runId: string;
+  detectedAt: string;
+  /** Images the sweep would have deprecated. */
+  wouldDeprecate: number;
+  /** Images known in the scope before the sweep. */
+  knownImages: number;
+  sample: Array<{ imageId: string; name: string | null; reason: DeprecationReason | null }>;
 }

@@ -64,7 +64,7 @@ describe("serverless package", () => {
     });
     const filters = mapping?.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern));
     expect(filters).toEqual([
-      { eventName: ["INSERT", "MODIFY"], dynamodb: { NewImage: { itemType: { S: ["image"] } } } },
+      { eventName: ["INSERT", "MODIFY"], dynamodb: { NewImage: { itemType: { S: ["image", "anomaly"] } } } },
     ]);
     expect(resources.ImagesTable?.Properties.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
     expect(resources.ImagesTable?.Properties).toMatchObject({
@@ -91,6 +91,7 @@ describe("serverless package", () => {
       "Image Added",
       "Image Deprecated",
       "Image Restored",
+      "Sync Anomaly",
       "Sync Digest",
     ]);
     expect(resources.AlertEmailSubscription?.Condition).toBe("HasAlertEmail");

@@ -83,7 +83,7 @@ const zoneIds = (emu: Emulator, api: "zenlayer-zec" | "zenlayer-vm", zone: strin
 let emu: Emulator;
 
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ dialects: [zenlayerDialect] });
 });
 afterEach(() => {
   emu.clearFaults();
@@ -371,7 +371,7 @@ describe("faults", () => {
   });
 
   it("mutate: an image disappears between page 1 and page 2", async () => {
-    const local = await startEmulator({ scale: 0.5 });
+    const local = await startEmulator({ dialects: [zenlayerDialect], scale: 0.5 });
     try {
       const before = zoneIds(local, "zenlayer-zec", "asia-east-1a");
       expect(before.length).toBe(1300);
@@ -430,7 +430,7 @@ describe("faults", () => {
   });
 
   it("close() ends promptly with a request still delayed", async () => {
-    const local = await startEmulator({ scale: 0.01 });
+    const local = await startEmulator({ dialects: [zenlayerDialect], scale: 0.01 });
     local.inject({ action: { type: "delay", ms: 30_000 } });
     const pending = call(local, "bmc", {}).catch((err: unknown) => err);
     await new Promise((r) => setTimeout(r, 50));
@@ -443,7 +443,7 @@ describe("faults", () => {
 
 describe("drift", () => {
   it("changes distinct images and reports exactly what it did", async () => {
-    const local = await startEmulator({ scale: 0.1, seed: 7 });
+    const local = await startEmulator({ dialects: [zenlayerDialect], scale: 0.1, seed: 7 });
     try {
       const before = structuredClone(local.catalogue);
       const report = local.drift({ add: 6, remove: 5, unusable: 4, touch: 3 });
@@ -514,7 +514,7 @@ describe("drift", () => {
     const a = generateCatalogue([zenlayerDialect], 11, 0.05);
     const b = generateCatalogue([zenlayerDialect], 11, 0.05);
     expect(a).toEqual(b);
-    return Promise.all([startEmulator({ catalogue: a }), startEmulator({ catalogue: b })]).then(async ([x, y]) => {
+    return Promise.all([startEmulator({ catalogue: a, dialects: [zenlayerDialect] }), startEmulator({ catalogue: b, dialects: [zenlayerDialect] })]).then(async ([x, y]) => {
       try {
         const rx = x.drift({ add: 3, remove: 3, touch: 3, unusable: 3, apis: ["zenlayer-vm"], seed: 99 });
         const ry = y.drift({ add: 3, remove: 3, touch: 3, unusable: 3, apis: ["zenlayer-vm"], seed: 99 });

@@ -1,6 +1,6 @@
-// The dialect modules the emulator serves by default, in dispatch order (the first whose describe()
-// claims a request answers it).
+// Every provider dialect the emulator serves.
+import { tencentDialect } from "./tencent.ts";
 import type { DialectModule } from "./types.ts";
 import { zenlayerDialect } from "./zenlayer.ts";
 
-export const DIALECTS: DialectModule[] = [zenlayerDialect];
+export const DIALECTS: DialectModule[] = [zenlayerDialect, tencentDialect];

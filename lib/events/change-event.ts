@@ -2,10 +2,10 @@
 import { createHash } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { ChangeKind, StoredImage } from "../model.ts";
-import { IMAGE_ITEM } from "../store/items.ts";
+import type { Anomaly, ChangeKind, StoredImage } from "../model.ts";
+import { ANOMALY_ITEM, IMAGE_ITEM } from "../store/items.ts";
 import { alertLine } from "./alert.ts";
-import { type ChangeEvent, DETAIL_TYPES, type EventImage } from "./types.ts";
+import { ANOMALY_DETAIL_TYPE, type AnomalyDetail, type ChangeEvent, DETAIL_TYPES, type EventImage } from "./types.ts";
 
 /** The part of a DynamoDB stream record this module reads. */
 export interface StreamRecord {
@@ -78,4 +78,28 @@ export function changeEvent(before: StoredImage | null, after: StoredImage): Cha
   };
   detail.message = alertLine(detail);
   return { detailType: DETAIL_TYPES[kind], detail };
+}
+
+/** The "Sync Anomaly" event for a newly written anomaly item, else null. */
+export function anomalyEventFromRecord(record: StreamRecord): { detailType: string; detail: AnomalyDetail } | null {
+  if (record.eventName !== "INSERT" || !record.dynamodb?.NewImage) return null;
+  const item = unmarshall(record.dynamodb.NewImage) as Anomaly & { itemType?: string };
+  if (item.itemType !== ANOMALY_ITEM) return null;
+  const detail: AnomalyDetail = {
+    eventId: createHash("sha256")
+      .update([item.account, item.scope, "anomaly", item.runId].join("\u0000"))
+      .digest("hex")
+      .slice(0, 32),
+    account: item.account,
+    api: item.api,
+    provider: item.provider,
+    scope: item.scope,
+    runId: item.runId,
+    detectedAt: item.detectedAt,
+    wouldDeprecate: item.wouldDeprecate,
+    knownImages: item.knownImages,
+    sample: item.sample,
+    message: `Anomaly: ${item.account} ${item.scope} would deprecate ${item.wouldDeprecate} of ${item.knownImages} images; held until the next complete sweep agrees`,
+  };
+  return { detailType: ANOMALY_DETAIL_TYPE, detail };
 }

@@ -4,7 +4,8 @@
 import { createHash } from "node:crypto";
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { imageItem } from "../store/items.ts";
+import type { Anomaly } from "../model.ts";
+import { anomalyItem, imageItem } from "../store/items.ts";
 import type { Change } from "../sync/diff.ts";
 import type { StreamRecord } from "./change-event.ts";
 import type { Publisher } from "./publish.ts";
@@ -27,6 +28,18 @@ export function streamRecordsFor(changes: readonly Change[]): StreamRecord[] {
       },
     };
   });
+}
+
+/** The stream record DynamoDB would deliver for a newly written anomaly item. */
+export function streamRecordForAnomaly(anomaly: Anomaly, nowMs: number): StreamRecord {
+  sequence++;
+  return {
+    eventName: "INSERT",
+    dynamodb: {
+      SequenceNumber: String(sequence).padStart(21, "0"),
+      NewImage: marshall(anomalyItem(anomaly, nowMs), marshalOpts),
+    },
+  };
 }
 
 /** An EventBridge-delivered event for a PutEvents entry, with the detail's eventId as its id. */

@@ -3,14 +3,15 @@
 // re-sends what consumers can de-duplicate.
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { digest } from "./alert.ts";
-import { changeEventFromRecord, type StreamRecord } from "./change-event.ts";
+import { anomalyEventFromRecord, changeEventFromRecord, type StreamRecord } from "./change-event.ts";
 import { entrySize, MAX_ENTRY_BYTES, type Publisher } from "./publish.ts";
-import { type ChangeEvent, DIGEST_DETAIL_TYPE, type DigestDetail, EVENT_SOURCE } from "./types.ts";
+import { type AnomalyDetail, type ChangeEvent, DIGEST_DETAIL_TYPE, type DigestDetail, EVENT_SOURCE } from "./types.ts";
 
 export interface BatchResult {
   batchItemFailures: Array<{ itemIdentifier: string }>;
   events: ChangeEvent[];
   digests: DigestDetail[];
+  anomalies: AnomalyDetail[];
 }
 
 export interface ProcessOptions {
@@ -48,9 +49,13 @@ export async function processStreamRecords(
 ): Promise<BatchResult> {
   const threshold = opts.digestThreshold ?? 25;
   const items: Array<{ seq: string; event: ChangeEvent }> = [];
+  const anomalies: Array<{ seq: string; detailType: string; detail: AnomalyDetail }> = [];
   for (const record of records) {
+    const seq = record.dynamodb?.SequenceNumber ?? "";
     const event = changeEventFromRecord(record);
-    if (event) items.push({ seq: record.dynamodb?.SequenceNumber ?? "", event });
+    if (event) items.push({ seq, event });
+    const anomaly = event ? null : anomalyEventFromRecord(record);
+    if (anomaly) anomalies.push({ seq, ...anomaly });
   }
   const byRun = new Map<string, typeof items>();
   for (const item of items) {
@@ -78,6 +83,10 @@ export async function processStreamRecords(
       owners.push(list.map((i) => i.seq));
     }
   }
+  for (const a of anomalies) {
+    entries.push(toEntry(a.detailType, a.detail, a.detail.detectedAt));
+    owners.push([a.seq]);
+  }
   const ok = entries.length ? await opts.publish(entries) : [];
   const failed = new Set<string>();
   ok.forEach((published, i) => {
@@ -87,5 +96,6 @@ export async function processStreamRecords(
     batchItemFailures: [...failed].filter(Boolean).map((itemIdentifier) => ({ itemIdentifier })),
     events: items.map((i) => i.event),
     digests,
+    anomalies: anomalies.map((a) => a.detail),
   };
 }

@@ -10,6 +10,7 @@ export const DETAIL_TYPES: Record<ChangeKind, string> = {
   restored: "Image Restored",
 };
 export const DIGEST_DETAIL_TYPE = "Sync Digest";
+export const ANOMALY_DETAIL_TYPE = "Sync Anomaly";
 
 /** A normalised image as carried in events: no raw record and no bookkeeping. */
 export type EventImage = Omit<StoredImage, "raw" | "contentHash" | "rev" | "lastChange">;
@@ -53,7 +54,7 @@ export interface DigestDetail {
 }
 
 /** An event as EventBridge delivers it to a target (the shape of each line of `--events` output). */
-export interface DeliveredEvent<D = ChangeDetail | DigestDetail> {
+export interface DeliveredEvent<D = ChangeDetail | DigestDetail | AnomalyDetail> {
   version: "0";
   id: string;
   source: typeof EVENT_SOURCE;
@@ -63,4 +64,19 @@ export interface DeliveredEvent<D = ChangeDetail | DigestDetail> {
   region: string;
   resources: string[];
   detail: D;
+}
+
+/** A mass deprecation held by the guard: one event per scope and run, never per image. */
+export interface AnomalyDetail {
+  eventId: string;
+  account: string;
+  api: ApiId;
+  provider: ProviderName;
+  scope: string;
+  runId: string;
+  detectedAt: string;
+  wouldDeprecate: number;
+  knownImages: number;
+  sample: Array<{ imageId: string; name: string | null; reason: DeprecationReason | null }>;
+  message: string;
 }

@@ -31,6 +31,8 @@ export function versionFrom(...texts: unknown[]): string | null {
 }
 
 const FAMILIES = [
+  // Before "centos", which it contains.
+  "tencentos",
   "ubuntu",
   "centos",
   "debian",
@@ -43,7 +45,6 @@ const FAMILIES = [
   "fedora",
   "freebsd",
   "coreos",
-  "tencentos",
   "opencloudos",
   "redhat",
   "rhel",

@@ -3,13 +3,19 @@
 //   item          PK                          SK                    GSI1 (active, sparse)            GSI2 (os)
 //   image         IMG#<account>#<scope>       IMAGE#<imageId>       ACTIVE#<account>#<scope> / id    OS#<family> / <version key>#<createdAt>#...
 //   scope status  SCOPES                      <account>#<scope>     -                                -
+//   anomaly       ANOMALY#<account>#<scope>   <runId>               -                                -   (TTL expiresAt)
+//   lease         LEASES                      <account>             -                                -
 import type { PutCommandInput, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
-import type { ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
+import type { Anomaly, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 
 export const GSI_ACTIVE = "GSI1";
 export const GSI_OS = "GSI2";
 export const IMAGE_ITEM = "image";
 export const SCOPE_ITEM = "scope";
+export const ANOMALY_ITEM = "anomaly";
+export const LEASE_PK = "LEASES";
+/** Anomaly items expire (DynamoDB TTL) after this long; they exist to be streamed. */
+export const ANOMALY_TTL_SECONDS = 30 * 24 * 3600;
 
 export const imagePk = (account: string, scope: string): string => `IMG#${account}#${scope}`;
 export const imageSk = (imageId: string): string => `IMAGE#${imageId}`;
@@ -106,4 +112,38 @@ export function statusesQuery(tableName: string, account?: string): QueryCommand
         ExpressionAttributeValues: { ":pk": STATUS_PK, ":acct": `${account}#` },
       }
     : { TableName: tableName, KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": STATUS_PK } };
+}
+
+export function anomalyItem(a: Anomaly, nowMs: number): Record<string, unknown> {
+  return {
+    PK: `ANOMALY#${a.account}#${a.scope}`,
+    SK: a.runId,
+    itemType: ANOMALY_ITEM,
+    ...a,
+    expiresAt: Math.floor(nowMs / 1000) + ANOMALY_TTL_SECONDS,
+  };
+}
+
+/** Takes the account's lease when it is free, lapsed, or already ours. */
+export function acquireLeaseParams(
+  tableName: string,
+  account: string,
+  owner: string,
+  nowMs: number,
+  ttlMs: number,
+): PutCommandInput {
+  return {
+    TableName: tableName,
+    Item: {
+      PK: LEASE_PK,
+      SK: account,
+      itemType: "lease",
+      owner,
+      leaseUntil: nowMs + ttlMs,
+      expiresAt: Math.floor((nowMs + ttlMs) / 1000) + 3600,
+    },
+    ConditionExpression: "attribute_not_exists(PK) OR leaseUntil < :now OR #owner = :owner",
+    ExpressionAttributeNames: { "#owner": "owner" },
+    ExpressionAttributeValues: { ":now": nowMs, ":owner": owner },
+  };
 }

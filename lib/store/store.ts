@@ -7,6 +7,7 @@ import {
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -14,12 +15,15 @@ import {
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { StoreError } from "../errors.ts";
-import type { ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
+import type { Anomaly, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 import type { Change } from "../sync/diff.ts";
 import {
+  acquireLeaseParams,
+  anomalyItem,
   imageFromItem,
   imagePk,
   imageSk,
+  LEASE_PK,
   putImageParams,
   STATUS_PK,
   scopeImagesQuery,
@@ -47,6 +51,10 @@ export interface Store {
   getScopeStatus(account: string, scope: string): Promise<ScopeStatus | undefined>;
   putScopeStatus(status: ScopeStatus): Promise<void>;
   listScopeStatuses(account?: string): Promise<ScopeStatus[]>;
+  putAnomaly(anomaly: Anomaly, nowMs: number): Promise<void>;
+  /** Takes the account's sweep lease; false when another run holds it and it has not lapsed. */
+  acquireLease(account: string, owner: string, nowMs: number, ttlMs: number): Promise<boolean>;
+  releaseLease(account: string, owner: string): Promise<void>;
   /** Creates the table when it is missing (local endpoints only). */
   ensureTable(): Promise<void>;
   close(): void;
@@ -173,6 +181,41 @@ export function createStore(opts: StoreOptions): Store {
     },
     async listScopeStatuses(account) {
       return (await queryAll(statusesQuery(tableName, account))).map(statusFromItem);
+    },
+    async putAnomaly(anomaly, nowMs) {
+      stats.writeRequests++;
+      try {
+        await doc.send(new PutCommand({ TableName: tableName, Item: anomalyItem(anomaly, nowMs) }));
+      } catch (e) {
+        throw storeError("write", e, { account: anomaly.account, scope: anomaly.scope });
+      }
+    },
+    async acquireLease(account, owner, nowMs, ttlMs) {
+      stats.writeRequests++;
+      try {
+        await doc.send(new PutCommand(acquireLeaseParams(tableName, account, owner, nowMs, ttlMs)));
+        return true;
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) return false;
+        throw storeError("lease", e, { account });
+      }
+    },
+    async releaseLease(account, owner) {
+      stats.writeRequests++;
+      try {
+        await doc.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { PK: LEASE_PK, SK: account },
+            ConditionExpression: "#owner = :owner",
+            ExpressionAttributeNames: { "#owner": "owner" },
+            ExpressionAttributeValues: { ":owner": owner },
+          }),
+        );
+      } catch (e) {
+        // Someone else's lease now (ours lapsed): leave it alone.
+        if (!(e instanceof ConditionalCheckFailedException)) throw storeError("lease", e, { account });
+      }
     },
     async ensureTable() {
       try {

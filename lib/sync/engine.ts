@@ -5,12 +5,20 @@ import { randomBytes } from "node:crypto";
 import type { AccountConfig, SyncConfig } from "../config.ts";
 import { asImageSyncError, ImageSyncError, IncompleteSweepError } from "../errors.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { type ApiId, providerOf, type ScopeOutcome, type ScopeStatus } from "../model.ts";
+import {
+  type Anomaly,
+  type ApiId,
+  type FetchedImage,
+  providerOf,
+  type ScopeOutcome,
+  type ScopeStatus,
+} from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
 import { ADAPTERS } from "../providers/index.ts";
 import type { AdapterFactory, ProviderAdapter } from "../providers/types.ts";
 import type { Store } from "../store/store.ts";
 import { type Change, diffScope } from "./diff.ts";
+import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
 import { Pacer } from "./pacer.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
 import { sweepScope } from "./sweep.ts";
@@ -27,6 +35,8 @@ export interface ScopeReport {
   deprecated: number;
   restored: number;
   unchanged: number;
+  /** Deprecations held by the mass-deprecation guard (not written). */
+  held: number;
   /** Provider HTTP requests made for this scope (retries included). */
   requests: number;
   /** DynamoDB image writes made for this scope. */
@@ -63,6 +73,12 @@ export interface SyncOptions {
   log?: Logger;
   /** False once the run should stop starting scopes (time budget); unstarted scopes are reported incomplete. */
   canStartScope?: () => boolean;
+  /** Mass-deprecation guard thresholds. */
+  guard?: GuardPolicy;
+  /** How long an account's sweep lease lasts before it lapses (longer than one invocation). */
+  leaseMs?: number;
+  /** Called when the guard holds a mass deprecation (after the anomaly item is written). */
+  onAnomaly?: (anomaly: Anomaly) => void | Promise<void>;
   /** Called with each complete scope's changes once they are written (or would be, in a dry run). */
   onChanges?: (changes: readonly Change[], report: ScopeReport) => void | Promise<void>;
 }
@@ -101,6 +117,22 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+/** A raw provider record larger than this is trimmed (with a marker) so the item stays under DynamoDB's 400 KB. */
+export const RAW_BUDGET_BYTES = 96 * 1024;
+
+/** Trims an oversized raw record, keeping its small top-level fields and saying what was dropped. */
+export function fitRaw(image: FetchedImage): FetchedImage {
+  const size = Buffer.byteLength(JSON.stringify(image.raw));
+  if (size <= RAW_BUDGET_BYTES) return image;
+  const kept: Record<string, unknown> = {};
+  const dropped: string[] = [];
+  for (const [k, v] of Object.entries(image.raw)) {
+    if (Buffer.byteLength(JSON.stringify(v) ?? "") <= 1024) kept[k] = v;
+    else dropped.push(k);
+  }
+  return { ...image, raw: { ...kept, _imageSyncTrimmed: { originalBytes: size, droppedFields: dropped } } };
+}
+
 export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const now = opts.now ?? Date.now;
   const startMs = now();
@@ -109,6 +141,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const adapters = opts.adapters ?? ADAPTERS;
   const retry = opts.retry ?? DEFAULT_RETRY;
   const retryDeps = opts.retryDeps ?? realRetryDeps;
+  const guard = opts.guard ?? DEFAULT_GUARD;
+  const leaseMs = opts.leaseMs ?? 16 * 60_000;
   const dryRun = opts.dryRun ?? false;
   const reports: ScopeReport[] = [];
 
@@ -124,6 +158,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     deprecated: 0,
     restored: 0,
     unchanged: 0,
+    held: 0,
     requests: 0,
     writes: 0,
     durationMs: 0,
@@ -133,41 +168,74 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const makeAdapter = (account: AccountConfig, counter: { requests: number }): ProviderAdapter =>
     adapters[account.api]({ account, http: counting(opts.http, counter), now });
 
-  // Discover every account's scopes first (in parallel), so scope sweeps share one concurrency pool.
-  const tasks: Array<{ account: AccountConfig; scope: string }> = [];
-  await Promise.all(
-    opts.config.accounts.map(async (account) => {
-      const counter = { requests: 0 };
-      const t0 = now();
-      try {
-        const scopes = await withRetry(() => makeAdapter(account, counter).listScopes(), retry, retryDeps);
-        for (const scope of scopes) tasks.push({ account, scope });
-      } catch (e) {
-        const err = asImageSyncError(e, { account: account.name, api: account.api });
-        log.error("scope discovery failed", { account: account.name, api: account.api, error: err.describe() });
-        reports.push({
-          ...emptyReport(account, "*"),
-          requests: counter.requests,
-          durationMs: now() - t0,
-          error: errorSummary(err),
-        });
-      }
-    }),
-  );
+  // One sweep of an account at a time, across runs: a lease item with expiry, so a crashed run's lease lapses.
+  const leased: AccountConfig[] = [];
+  for (const account of opts.config.accounts) {
+    if (dryRun || (await opts.store.acquireLease(account.name, runId, now(), leaseMs))) {
+      if (!dryRun) leased.push(account);
+      continue;
+    }
+    const err = new ImageSyncError("LEASE_HELD", "another run is sweeping this account; skipped", {
+      context: { account: account.name, api: account.api },
+    });
+    log.warn("account skipped: lease held by another run", { account: account.name });
+    reports.push({ ...emptyReport(account, "*"), status: "skipped", error: errorSummary(err) });
+  }
+  const active = dryRun ? opts.config.accounts : leased;
 
-  // Scopes swept longest ago go first, so a run cut short by its time budget moves the oldest forward.
-  const statuses = new Map((await opts.store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
-  const lastAttempt = (t: { account: AccountConfig; scope: string }) =>
-    statuses.get(`${t.account.name}#${t.scope}`)?.lastAttemptAt ?? "";
-  tasks.sort((a, b) => (lastAttempt(a) < lastAttempt(b) ? -1 : lastAttempt(a) > lastAttempt(b) ? 1 : 0));
+  try {
+    // Discover every account's scopes first (in parallel), so scope sweeps share one concurrency pool.
+    const tasks: Array<{ account: AccountConfig; scope: string }> = [];
+    await Promise.all(
+      active.map(async (account) => {
+        const counter = { requests: 0 };
+        const t0 = now();
+        try {
+          const scopes = await withRetry(() => makeAdapter(account, counter).listScopes(), retry, retryDeps);
+          for (const scope of scopes) tasks.push({ account, scope });
+        } catch (e) {
+          const err = asImageSyncError(e, { account: account.name, api: account.api });
+          log.error("scope discovery failed", { account: account.name, api: account.api, error: err.describe() });
+          reports.push({
+            ...emptyReport(account, "*"),
+            requests: counter.requests,
+            durationMs: now() - t0,
+            error: errorSummary(err),
+          });
+        }
+      }),
+    );
 
-  await mapLimit(tasks, opts.scopeConcurrency ?? 4, async ({ account, scope }) => {
+    // Scopes completed longest ago (or never) go first, so a run cut short by its time budget moves them forward.
+    const statuses = new Map((await opts.store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
+    const lastComplete = (t: { account: AccountConfig; scope: string }) =>
+      statuses.get(`${t.account.name}#${t.scope}`)?.lastCompleteAt ?? "";
+    tasks.sort((a, b) => cmp(lastComplete(a), lastComplete(b)));
+
+    await mapLimit(tasks, opts.scopeConcurrency ?? 4, (task) =>
+      syncScope(task.account, task.scope, statuses.get(`${task.account.name}#${task.scope}`)),
+    );
+  } finally {
+    for (const account of leased) {
+      await opts.store
+        .releaseLease(account.name, runId)
+        .catch((e) =>
+          log.warn("could not release lease", { account: account.name, error: asImageSyncError(e).describe() }),
+        );
+    }
+  }
+
+  async function syncScope(account: AccountConfig, scope: string, previous: ScopeStatus | undefined): Promise<void> {
     const report = emptyReport(account, scope);
-    const previous = statuses.get(`${account.name}#${scope}`);
     const scopeLog = log.child({ account: account.name, api: account.api, scope });
     const t0 = now();
     const counter = { requests: 0 };
-    const finish = async (status: ScopeOutcome, error: ImageSyncError | null, counts?: ScopeStatus["counts"]) => {
+    const key = { account: account.name, api: account.api, provider: providerOf(account.api), scope };
+    const finish = async (
+      status: ScopeOutcome,
+      error: ImageSyncError | null,
+      extra: Partial<Pick<ScopeStatus, "counts" | "heldDeprecations">> = {},
+    ) => {
       report.status = status;
       report.error = error ? errorSummary(error) : null;
       report.requests = counter.requests;
@@ -185,7 +253,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         lastCompleteAt: status === "complete" ? at : (previous?.lastCompleteAt ?? null),
         baselineAt: previous?.baselineAt ?? (status === "complete" ? at : null),
         lastError: report.error,
-        counts: counts ?? previous?.counts ?? { active: 0, deprecated: 0 },
+        counts: extra.counts ?? previous?.counts ?? { active: 0, deprecated: 0 },
+        heldDeprecations:
+          "heldDeprecations" in extra ? (extra.heldDeprecations ?? null) : (previous?.heldDeprecations ?? null),
       };
       try {
         await opts.store.putScopeStatus(next);
@@ -228,28 +298,67 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         await finish("incomplete", err);
         return;
       }
+      const fetched = sweep.images.map(fitRaw);
       const baseline = !previous?.baselineAt;
-      const stored = await opts.store.loadScope({ account: account.name, scope });
-      const diff = diffScope({
-        key: { account: account.name, api: account.api, provider: providerOf(account.api), scope },
-        stored,
-        fetched: sweep.images,
-        baseline,
-        now: new Date(now()).toISOString(),
-        runId,
-      });
       report.baseline = baseline;
-      report.unchanged = diff.unchanged;
-      for (const c of diff.changes) report[c.kind]++;
-      if (!dryRun) report.writes = await opts.store.writeChanges(diff.changes);
-      await finish("complete", null, diff.counts);
-      await opts.onChanges?.(diff.changes, report);
+      // A concurrent writer makes a conditional write fail: re-read, re-diff and write again, once.
+      for (let attempt = 1; ; attempt++) {
+        const stored = await opts.store.loadScope({ account: account.name, scope });
+        const nowIso = new Date(now()).toISOString();
+        const diff = diffScope({ key, stored, fetched, baseline, now: nowIso, runId });
+        const guarded = guardDeprecations({
+          changes: diff.changes,
+          storedCount: stored.size,
+          previous: previous?.heldDeprecations ?? null,
+          policy: guard,
+          now: nowIso,
+          runId,
+          baseline,
+        });
+        for (const k of ["added", "updated", "deprecated", "restored"] as const) report[k] = 0;
+        for (const c of guarded.apply) report[c.kind]++;
+        report.unchanged = diff.unchanged;
+        report.held = guarded.heldChanges.length;
+        try {
+          if (!dryRun) report.writes += await opts.store.writeChanges(guarded.apply);
+        } catch (e) {
+          if (attempt < 2 && asImageSyncError(e).code === "CONCURRENT_MODIFICATION") {
+            scopeLog.warn("concurrent writer detected: re-reading and re-diffing");
+            continue;
+          }
+          throw e;
+        }
+        if (guarded.held) {
+          scopeLog.warn("mass deprecation held until the next complete sweep agrees", {
+            wouldDeprecate: guarded.held.count,
+            knownImages: stored.size,
+          });
+          const anomaly: Anomaly = {
+            ...key,
+            runId,
+            detectedAt: nowIso,
+            wouldDeprecate: guarded.held.count,
+            knownImages: stored.size,
+            sample: guarded.heldChanges.slice(0, 20).map((c) => ({
+              imageId: c.after.imageId,
+              name: c.after.name,
+              reason: c.after.deprecationReason,
+            })),
+          };
+          if (!dryRun) await opts.store.putAnomaly(anomaly, now());
+          await opts.onAnomaly?.(anomaly);
+        }
+        const counts = guarded.held ? (previous?.counts ?? diff.counts) : diff.counts;
+        await finish("complete", null, { counts, heldDeprecations: guarded.held });
+        await opts.onChanges?.(guarded.apply, report);
+        return;
+      }
     } catch (e) {
       const err = asImageSyncError(e, { account: account.name, api: account.api, scope });
       scopeLog.error("scope failed: nothing deprecated", { error: err.describe() });
       await finish("failed", err);
     }
-  });
+  }
 
   reports.sort((a, b) => (a.account === b.account ? cmp(a.scope, b.scope) : cmp(a.account, b.account)));
   return {

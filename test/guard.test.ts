@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import type { StoredImage } from "../lib/model.ts";
+import type { Change } from "../lib/sync/diff.ts";
+import { DEFAULT_GUARD, deprecationDigest, guardDeprecations } from "../lib/sync/guard.ts";
+
+const change = (id: string, kind: Change["kind"] = "deprecated"): Change => ({
+  kind,
+  before: null,
+  after: { imageId: id } as StoredImage,
+});
+const many = (n: number, kind: Change["kind"] = "deprecated") =>
+  Array.from({ length: n }, (_, i) => change(`i${i}`, kind));
+const run = (changes: Change[], storedCount: number, previous = null as ReturnType<typeof guardDeprecations>["held"]) =>
+  guardDeprecations({ changes, storedCount, previous, policy: DEFAULT_GUARD, now: "t", runId: "r", baseline: false });
+
+describe("guardDeprecations", () => {
+  it("lets ordinary deprecations through", () => {
+    expect(run(many(10), 20).held).toBeNull(); // not more than 10
+    expect(run(many(11), 100).held).toBeNull(); // 11% of the scope
+    expect(run(many(11), 100).apply).toHaveLength(11);
+  });
+
+  it("holds more than 20% and more than 10 images, applying the other changes", () => {
+    const r = run([...many(30), change("new", "added")], 100);
+    expect(r.held).toMatchObject({ count: 30, digest: deprecationDigest(many(30)) });
+    expect(r.apply.map((c) => c.kind)).toEqual(["added"]);
+    expect(r.heldChanges).toHaveLength(30);
+  });
+
+  it("applies a held set when the next sweep agrees, and re-holds when it does not", () => {
+    const first = run(many(30), 100);
+    const agreed = run(many(30), 100, first.held);
+    expect(agreed).toMatchObject({ held: null, confirmed: true });
+    expect(agreed.apply).toHaveLength(30);
+    const differs = run(many(31), 100, first.held);
+    expect(differs.held?.count).toBe(31);
+    expect(differs.apply).toHaveLength(0);
+  });
+
+  it("never holds on a baseline", () => {
+    const r = guardDeprecations({
+      changes: many(50),
+      storedCount: 0,
+      previous: null,
+      policy: DEFAULT_GUARD,
+      now: "t",
+      runId: "r",
+      baseline: true,
+    });
+    expect(r.held).toBeNull();
+  });
+});

@@ -94,6 +94,8 @@ export interface ScopeStatus extends ScopeKey {
   baselineAt: string | null;
   lastError: { code: string; message: string; requestId?: string } | null;
   counts: { active: number; deprecated: number };
+  /** Images per sub-listing at the last complete sweep (an emptied listing is suspicious). */
+  partCounts?: Record<string, number>;
   /** Deprecations held by the mass-deprecation guard, awaiting confirmation by the next complete sweep. */
   heldDeprecations?: { digest: string; count: number; since: string; runId: string } | null;
 }

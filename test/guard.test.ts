@@ -37,6 +37,23 @@ describe("guardDeprecations", () => {
     expect(differs.apply).toHaveLength(0);
   });
 
+  it("holds even a small deprecation when a listing that had images came back empty", () => {
+    const missing = many(3).map((c) => ({ ...c, after: { ...c.after, deprecationReason: "missing" as const } }));
+    const r = guardDeprecations({
+      changes: missing,
+      storedCount: 3,
+      previous: null,
+      policy: DEFAULT_GUARD,
+      now: "t",
+      runId: "r",
+      baseline: false,
+      emptied: true,
+    });
+    expect(r.held?.count).toBe(3);
+    expect(r.apply).toEqual([]);
+    expect(run(missing, 3).held).toBeNull();
+  });
+
   it("never holds on a baseline", () => {
     const r = guardDeprecations({
       changes: many(50),

@@ -234,7 +234,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const finish = async (
       status: ScopeOutcome,
       error: ImageSyncError | null,
-      extra: Partial<Pick<ScopeStatus, "counts" | "heldDeprecations">> = {},
+      extra: Partial<Pick<ScopeStatus, "counts" | "heldDeprecations" | "partCounts">> = {},
     ) => {
       report.status = status;
       report.error = error ? errorSummary(error) : null;
@@ -256,6 +256,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         counts: extra.counts ?? previous?.counts ?? { active: 0, deprecated: 0 },
         heldDeprecations:
           "heldDeprecations" in extra ? (extra.heldDeprecations ?? null) : (previous?.heldDeprecations ?? null),
+        partCounts: extra.partCounts ?? previous?.partCounts ?? {},
       };
       try {
         await opts.store.putScopeStatus(next);
@@ -314,6 +315,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           now: nowIso,
           runId,
           baseline,
+          emptied: Object.entries(previous?.partCounts ?? {}).some(
+            ([part, n]) => n > 0 && sweep.partCounts[part] === 0,
+          ),
         });
         for (const k of ["added", "updated", "deprecated", "restored"] as const) report[k] = 0;
         for (const c of guarded.apply) report[c.kind]++;
@@ -348,8 +352,10 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           if (!dryRun) await opts.store.putAnomaly(anomaly, now());
           await opts.onAnomaly?.(anomaly);
         }
+        // While deprecations are held, the last trusted picture (counts per listing) stays the reference.
         const counts = guarded.held ? (previous?.counts ?? diff.counts) : diff.counts;
-        await finish("complete", null, { counts, heldDeprecations: guarded.held });
+        const partCounts = guarded.held ? (previous?.partCounts ?? sweep.partCounts) : sweep.partCounts;
+        await finish("complete", null, { counts, heldDeprecations: guarded.held, partCounts });
         await opts.onChanges?.(guarded.apply, report);
         return;
       }

@@ -48,13 +48,18 @@ export function guardDeprecations(input: {
   runId: string;
   /** The baseline has nothing to deprecate; kept for clarity. */
   baseline: boolean;
+  /** A listing (or sub-listing) that had images at the last complete sweep came back empty. */
+  emptied?: boolean;
 }): GuardResult {
   const deprecations = input.changes.filter((c) => c.kind === "deprecated");
   const others = input.changes.filter((c) => c.kind !== "deprecated");
+  // An API that answers an empty list with HTTP 200 is the classic false alarm: held whatever its size.
+  const emptiedListing = !!input.emptied && deprecations.some((c) => c.after.deprecationReason === "missing");
   const big =
     !input.baseline &&
-    deprecations.length > input.policy.minCount &&
-    deprecations.length > input.policy.maxShare * Math.max(1, input.storedCount);
+    (emptiedListing ||
+      (deprecations.length > input.policy.minCount &&
+        deprecations.length > input.policy.maxShare * Math.max(1, input.storedCount)));
   if (!big) return { apply: [...input.changes], held: null, heldChanges: [], confirmed: false };
   const digest = deprecationDigest(deprecations);
   if (input.previous && input.previous.digest === digest) {

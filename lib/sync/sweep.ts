@@ -7,6 +7,8 @@ import type { Page, PageQuery, ProviderAdapter } from "../providers/types.ts";
 export interface SweepResult {
   images: FetchedImage[];
   complete: boolean;
+  /** Unique images per sub-listing, keyed by part ("*" for a single listing: DynamoDB map keys cannot be empty). */
+  partCounts: Record<string, number>;
   /** Why the sweep is incomplete. */
   problem?: string;
 }
@@ -57,14 +59,21 @@ async function sweepPart(adapter: ProviderAdapter, scope: string, part: string, 
 
 export async function sweepScope(adapter: ProviderAdapter, scope: string, fetch: FetchPage): Promise<SweepResult> {
   const all = new Map<string, FetchedImage>();
+  const partCounts: Record<string, number> = {};
   for (const part of adapter.parts(scope)) {
     let result = await sweepPart(adapter, scope, part, fetch);
     if (!result.consistent) result = await sweepPart(adapter, scope, part, fetch);
     if (!result.consistent) {
       const where = part ? ` (listing ${part})` : "";
-      return { images: [], complete: false, problem: `inconsistent listing twice${where}: ${result.problem}` };
+      return {
+        images: [],
+        complete: false,
+        partCounts,
+        problem: `inconsistent listing twice${where}: ${result.problem}`,
+      };
     }
+    partCounts[part || "*"] = result.images.size;
     for (const [id, image] of result.images) all.set(id, image);
   }
-  return { images: [...all.values()], complete: true };
+  return { images: [...all.values()], complete: true, partCounts };
 }

@@ -65,6 +65,23 @@ describe("sweepScope", () => {
     }
   });
 
+  it("fetches the remaining pages concurrently with the same request count and the same checks", async () => {
+    const { adapter, calls, fetch } = pagedAdapter(ids(2500), 100);
+    const r = await sweepScope(adapter, "z", fetch, 4);
+    expect(r.complete).toBe(true);
+    expect(r.images).toHaveLength(2500);
+    expect(calls.map((c) => c.pageNumber).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    let removed = false;
+    const shifting = pagedAdapter(ids(250), 100, (q, listing) => {
+      if (q.pageNumber === 3 && !removed) {
+        removed = true;
+        listing.splice(0, 1);
+      }
+    });
+    const s = await sweepScope(shifting.adapter, "z", shifting.fetch, 4);
+    expect([s.complete, s.images.length, shifting.calls.length]).toEqual([true, 249, 6]);
+  });
+
   it("an empty listing is one request and complete", async () => {
     const { adapter, calls, fetch } = pagedAdapter([], 1000);
     const r = await sweepScope(adapter, "z", fetch);

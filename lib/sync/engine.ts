@@ -67,6 +67,8 @@ export interface SyncOptions {
   retryDeps?: RetryDeps;
   /** Scopes swept at once across all accounts. */
   scopeConcurrency?: number;
+  /** Pages of one listing in flight at once (paced by the scope's rate limit). */
+  pageConcurrency?: number;
   /** Requests per second per scope for providers that publish no limit (Zenlayer). */
   defaultRequestsPerSecond?: number;
   adapters?: Record<ApiId, AdapterFactory>;
@@ -277,16 +279,20 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const rps = account.requestsPerSecond ?? adapter.defaultRequestsPerSecond ?? opts.defaultRequestsPerSecond ?? 20;
     const pacer = new Pacer(rps, now);
     try {
-      const sweep = await sweepScope(adapter, scope, (query) =>
-        withRetry(
-          async () => {
-            await pacer.take();
-            return adapter.fetchPage(query);
-          },
-          retry,
-          retryDeps,
-          (err, delayMs) => scopeLog.warn("retrying", { code: err.code, delayMs, page: query.pageNumber }),
-        ),
+      const sweep = await sweepScope(
+        adapter,
+        scope,
+        (query) =>
+          withRetry(
+            async () => {
+              await pacer.take();
+              return adapter.fetchPage(query);
+            },
+            retry,
+            retryDeps,
+            (err, delayMs) => scopeLog.warn("retrying", { code: err.code, delayMs, page: query.pageNumber }),
+          ),
+        opts.pageConcurrency ?? 4,
       );
       report.fetched = sweep.images.length;
       if (!sweep.complete) {

@@ -21,7 +21,13 @@ interface PartResult {
   problem?: string;
 }
 
-async function sweepPart(adapter: ProviderAdapter, scope: string, part: string, fetch: FetchPage): Promise<PartResult> {
+async function sweepPart(
+  adapter: ProviderAdapter,
+  scope: string,
+  part: string,
+  fetch: FetchPage,
+  concurrency: number,
+): Promise<PartResult> {
   const images = new Map<string, FetchedImage>();
   const pageSize = adapter.maxPageSize;
   if (pageSize === null) {
@@ -30,39 +36,47 @@ async function sweepPart(adapter: ProviderAdapter, scope: string, part: string, 
     for (const image of page.images) images.set(image.imageId, image);
     return { images, consistent: true };
   }
-  let firstTotal: number | null = null;
-  let lastTotal: number | null = null;
-  for (let pageNumber = 1; ; pageNumber++) {
-    const page = await fetch({ scope, part, pageNumber, pageSize });
-    if (page.totalCount === null) return { images, consistent: false, problem: "the provider gave no totalCount" };
-    if (firstTotal === null) firstTotal = page.totalCount;
-    lastTotal = page.totalCount;
-    for (const image of page.images) images.set(image.imageId, image);
-    if (page.images.length < pageSize || pageNumber * pageSize >= lastTotal) break;
-    // A totalCount that keeps growing must not page forever.
-    if (pageNumber >= Math.ceil(firstTotal / pageSize) + 2) {
-      return { images, consistent: false, problem: `still paging at page ${pageNumber} of ${firstTotal} records` };
+  // Page 1 tells how many pages there are; the rest are fetched `concurrency` at a time (the caller paces
+  // them), because with offset paging each page is addressable and a provider's rate limit, not its
+  // latency, should bound the sweep.
+  const first = await fetch({ scope, part, pageNumber: 1, pageSize });
+  if (first.totalCount === null) return { images, consistent: false, problem: "the provider gave no totalCount" };
+  const firstTotal = first.totalCount;
+  const totals = new Set([firstTotal]);
+  for (const image of first.images) images.set(image.imageId, image);
+  const pages = Math.max(1, Math.ceil(firstTotal / pageSize));
+  let next = 2;
+  const worker = async () => {
+    while (next <= pages) {
+      const pageNumber = next++;
+      const page = await fetch({ scope, part, pageNumber, pageSize });
+      totals.add(page.totalCount ?? -1);
+      for (const image of page.images) images.set(image.imageId, image);
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), pages - 1) }, worker));
+  if (totals.size > 1) {
+    const seen = [...totals].map((t) => (t < 0 ? "none" : String(t))).join(", ");
+    return { images, consistent: false, problem: `totalCount moved during the sweep (${seen})` };
   }
-  if (firstTotal !== lastTotal) {
-    return {
-      images,
-      consistent: false,
-      problem: `totalCount moved from ${firstTotal} to ${lastTotal} during the sweep`,
-    };
-  }
-  if (images.size !== lastTotal) {
-    return { images, consistent: false, problem: `${images.size} unique images but totalCount ${lastTotal}` };
+  if (images.size !== firstTotal) {
+    return { images, consistent: false, problem: `${images.size} unique images but totalCount ${firstTotal}` };
   }
   return { images, consistent: true };
 }
 
-export async function sweepScope(adapter: ProviderAdapter, scope: string, fetch: FetchPage): Promise<SweepResult> {
+export async function sweepScope(
+  adapter: ProviderAdapter,
+  scope: string,
+  fetch: FetchPage,
+  /** Pages in flight at once after the first. */
+  concurrency = 1,
+): Promise<SweepResult> {
   const all = new Map<string, FetchedImage>();
   const partCounts: Record<string, number> = {};
   for (const part of adapter.parts(scope)) {
-    let result = await sweepPart(adapter, scope, part, fetch);
-    if (!result.consistent) result = await sweepPart(adapter, scope, part, fetch);
+    let result = await sweepPart(adapter, scope, part, fetch, concurrency);
+    if (!result.consistent) result = await sweepPart(adapter, scope, part, fetch, concurrency);
     if (!result.consistent) {
       const where = part ? ` (listing ${part})` : "";
       return {

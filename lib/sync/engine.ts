@@ -279,6 +279,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const rps = account.requestsPerSecond ?? adapter.defaultRequestsPerSecond ?? opts.defaultRequestsPerSecond ?? 20;
     const pacer = new Pacer(rps, now);
     try {
+      // Read what is stored while the provider is being swept: the read is hidden behind the sweep.
+      const storedEarly = opts.store.loadScope({ account: account.name, scope });
+      storedEarly.catch(() => undefined); // awaited below; a failed sweep must not leave it unhandled
       const sweep = await sweepScope(
         adapter,
         scope,
@@ -310,7 +313,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       report.baseline = baseline;
       // A concurrent writer makes a conditional write fail: re-read, re-diff and write again, once.
       for (let attempt = 1; ; attempt++) {
-        const stored = await opts.store.loadScope({ account: account.name, scope });
+        const stored = attempt === 1 ? await storedEarly : await opts.store.loadScope({ account: account.name, scope });
         const nowIso = new Date(now()).toISOString();
         const diff = diffScope({ key, stored, fetched, baseline, now: nowIso, runId });
         const guarded = guardDeprecations({

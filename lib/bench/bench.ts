@@ -1,0 +1,407 @@
+// The benchmark (`npm run bench [-- --quick] [-- --json]`): the sync against the local stack at realistic
+// per-request latency, next to a naive baseline, measured in one run. The emulator and dynalite run in child
+// processes so the peak RSS measured is the sync's own.
+//
+// Per catalogue size: a first sync, a steady-state sync (no drift) and a sync after 1% drift; the naive
+// baseline (sequential, page size 20, a PutItem per image per run) does one full run on the same catalogue
+// (every naive run costs the same: it fetches and writes everything).
+import { type ChildProcess, fork } from "node:child_process";
+import { parseArgs } from "node:util";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { SyncConfig } from "../config.ts";
+import { demoConfig } from "../emulator/demo.ts";
+import { DIALECTS } from "../emulator/dialects.ts";
+import { type Catalogue, DEMO_CREDENTIALS, generateCatalogue, startEmulator } from "../emulator/index.ts";
+import type { ApiId } from "../model.ts";
+import { createHttpClient } from "../providers/http.ts";
+import { ADAPTERS } from "../providers/index.ts";
+import { startLocalDynamo } from "../store/local.ts";
+import { createStore } from "../store/store.ts";
+import { runSync, type SyncReport } from "../sync/engine.ts";
+import { formatDuration, renderTable } from "../sync/summary.ts";
+
+const LATENCY_MS = 50;
+const ZENLAYER_RPS = 20;
+const TENCENT_RPS = 40;
+const SCOPE_CONCURRENCY = 8;
+const MAX_PAGE: Record<ApiId, number | null> = {
+  "zenlayer-bmc": null,
+  "zenlayer-zec": 1000,
+  "zenlayer-vm": 1000,
+  "tencent-cvm": 100,
+  "tencent-image-v2": 100,
+  "tencent-cvm-v2": 100,
+};
+const rpsOf = (api: ApiId) => (api.startsWith("tencent") ? TENCENT_RPS : ZENLAYER_RPS);
+
+/** The demo catalogue at `scale`, each scope replicated `replicas` times under new names: many scopes. */
+function benchCatalogue(scale: number, replicas: number): Catalogue {
+  const base = generateCatalogue(DIALECTS, 20240712, scale);
+  const out: Catalogue = new Map();
+  for (const [api, scopes] of base) {
+    const copy = new Map<string, Record<string, unknown>[]>();
+    for (const [scope, records] of scopes) {
+      if (api === "zenlayer-bmc") {
+        copy.set(scope, records);
+        continue;
+      }
+      for (let r = 0; r < replicas; r++)
+        copy.set(r === 0 ? scope : `${scope}-r${r}`, r === 0 ? records : structuredClone(records));
+    }
+    out.set(api, copy);
+  }
+  return out;
+}
+
+/** Sub-listings per scope, as the sync walks them (tencent-cvm-v2 walks image types 1-4). */
+function partsOf(api: ApiId, records: Record<string, unknown>[]): number[] {
+  if (api !== "tencent-cvm-v2") return [records.length];
+  return [1, 2, 3, 4].map((t) => records.filter((r) => r.imageType === t).length);
+}
+
+function minimumRequests(catalogue: Catalogue): { total: number; perScope: Array<{ api: ApiId; requests: number }> } {
+  const perScope: Array<{ api: ApiId; requests: number }> = [];
+  for (const [api, scopes] of catalogue) {
+    const size = MAX_PAGE[api];
+    for (const records of scopes.values()) {
+      const requests = partsOf(api, records).reduce(
+        (n, k) => n + (size === null ? 1 : Math.max(1, Math.ceil(k / size))),
+        0,
+      );
+      perScope.push({ api, requests });
+    }
+  }
+  return { total: perScope.reduce((n, s) => n + s.requests, 0), perScope };
+}
+
+/** Seconds the providers' rate limits alone require, with `concurrency` scopes swept at once. */
+function rateBoundSeconds(perScope: Array<{ api: ApiId; requests: number }>, concurrency: number): number {
+  const times = perScope.map((s) => s.requests / rpsOf(s.api));
+  return Math.max(Math.max(...times), times.reduce((a, b) => a + b, 0) / concurrency);
+}
+
+// ---- child processes: the emulator and dynalite live outside the measured process ----
+
+interface CatalogueFacts {
+  images: number;
+  scopes: Record<string, string[]>;
+  minimum: { total: number; perScope: Array<{ api: ApiId; requests: number }> };
+}
+type ChildMessage =
+  | { type: "ready"; url: string; facts?: CatalogueFacts }
+  | { type: "stats"; total: number }
+  | { type: "drift"; changes: number };
+
+async function childMain(role: string, args: Record<string, string | undefined>): Promise<void> {
+  if (role === "dynamo") {
+    const dynamo = await startLocalDynamo();
+    process.send?.({ type: "ready", url: dynamo.endpoint } satisfies ChildMessage);
+    return;
+  }
+  const catalogue = benchCatalogue(Number(args.scale), Number(args.replicas));
+  const emulator = await startEmulator({ catalogue, latencyMs: LATENCY_MS });
+  process.on("message", (m: { cmd: string; images?: number }) => {
+    if (m.cmd === "stats") process.send?.({ type: "stats", total: emulator.stats.total } satisfies ChildMessage);
+    if (m.cmd === "reset") {
+      emulator.stats.reset();
+      process.send?.({ type: "stats", total: 0 } satisfies ChildMessage);
+    }
+    if (m.cmd === "drift") {
+      // 1% of the images change: a quarter each added, removed, made unusable and updated.
+      const each = Math.max(1, Math.round(((m.images ?? 0) * 0.01) / 4));
+      const r = emulator.drift({ add: each, remove: each, unusable: each, touch: each, seed: 42 });
+      const changes = r.added.length + r.removed.length + r.unusable.length + r.touched.length;
+      process.send?.({ type: "drift", changes } satisfies ChildMessage);
+    }
+  });
+  const facts: CatalogueFacts = {
+    images: [...catalogue.values()].reduce((n, sc) => n + [...sc.values()].reduce((m, r) => m + r.length, 0), 0),
+    scopes: Object.fromEntries([...catalogue].map(([api, sc]) => [api, [...sc.keys()]])),
+    minimum: minimumRequests(catalogue),
+  };
+  process.send?.({ type: "ready", url: emulator.url, facts } satisfies ChildMessage);
+}
+
+function spawnChild(
+  role: string,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; url: string; facts?: CatalogueFacts }> {
+  const child = fork(process.argv[1] as string, ["--role", role, ...extra], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("message", (m: ChildMessage) =>
+      m.type === "ready"
+        ? resolve({ child, url: m.url, ...(m.facts ? { facts: m.facts } : {}) })
+        : reject(new Error("bad child")),
+    );
+  });
+}
+
+function ask<T extends ChildMessage["type"]>(
+  child: ChildProcess,
+  cmd: object,
+  type: T,
+): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve) => {
+    const on = (m: ChildMessage) => {
+      if (m.type === type) {
+        child.off("message", on);
+        resolve(m as Extract<ChildMessage, { type: T }>);
+      }
+    };
+    child.on("message", on);
+    child.send(cmd);
+  });
+}
+
+// ---- measurement ----
+
+interface RunFigures {
+  label: string;
+  wallMs: number;
+  requests: number;
+  writes: number;
+  changes: number;
+  peakRssMiB: number;
+}
+
+function rssSampler() {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss) / 1024 / 1024;
+    },
+  };
+}
+
+const changesOf = (r: SyncReport) => r.scopes.reduce((n, s) => n + s.added + s.updated + s.deprecated + s.restored, 0);
+
+/** The naive baseline: scopes one after another, pages of 20 one after another, a PutItem per image. */
+async function naiveRun(config: SyncConfig, endpoint: string, tableName: string) {
+  const http = createHttpClient();
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "l", secretAccessKey: "l" } }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  let requests = 0;
+  let writes = 0;
+  const counting = {
+    send: (r: Parameters<typeof http.send>[0]) => (requests++, http.send(r)),
+    close: () => http.close(),
+  };
+  for (const account of config.accounts) {
+    const adapter = ADAPTERS[account.api]({ account, http: counting, now: Date.now });
+    for (const scope of account.scopes ?? ["global"]) {
+      for (const part of adapter.parts(scope)) {
+        for (let pageNumber = 1; ; pageNumber++) {
+          const page = await adapter.fetchPage({
+            scope,
+            part,
+            pageNumber,
+            pageSize: adapter.maxPageSize === null ? 0 : 20,
+          });
+          for (const image of page.images) {
+            await doc.send(
+              new PutCommand({
+                TableName: tableName,
+                Item: { PK: `${account.name}#${scope}`, SK: image.imageId, ...image },
+              }),
+            );
+            writes++;
+          }
+          if (adapter.maxPageSize === null || page.images.length < 20) break;
+        }
+      }
+    }
+  }
+  await http.close();
+  doc.destroy();
+  return { requests, writes };
+}
+
+interface SizeResult {
+  images: number;
+  scopes: number;
+  runs: RunFigures[];
+  baseline: RunFigures | null;
+  minimumRequests: number;
+  rateBoundS: number;
+  rateBoundUnlimitedS: number;
+  driftChanges: number;
+}
+
+async function benchSize(scale: number, replicas: number, baselineMaxImages: number): Promise<SizeResult> {
+  // The catalogue lives in the emulator's process only; it reports the facts the figures need.
+  const [emu, dyn] = await Promise.all([
+    spawnChild("emulator", ["--scale", String(scale), "--replicas", String(replicas)]),
+    spawnChild("dynamo"),
+  ]);
+  const facts = emu.facts as CatalogueFacts;
+  const images = facts.images;
+  const scopes = Object.values(facts.scopes).reduce((n, list) => n + list.length, 0);
+  const min = facts.minimum;
+  const base = demoConfig(emu.url, DEMO_CREDENTIALS);
+  const config: SyncConfig = {
+    accounts: base.accounts.map((a) => ({
+      ...a,
+      ...(a.api === "zenlayer-bmc" ? {} : { scopes: facts.scopes[a.api] ?? [] }),
+    })),
+  };
+  const store = createStore({ tableName: "bench", endpoint: dyn.url, localCredentials: true, writeConcurrency: 64 });
+  await store.ensureTable();
+  const http = createHttpClient();
+  const runs: RunFigures[] = [];
+  let driftChanges = 0;
+  for (const label of ["first", "steady", "drift 1%"]) {
+    if (label === "drift 1%") driftChanges = (await ask(emu.child, { cmd: "drift", images }, "drift")).changes;
+    await ask(emu.child, { cmd: "reset" }, "stats");
+    const writesBefore = store.stats.writeRequests;
+    const sampler = rssSampler();
+    const t0 = performance.now();
+    const report = await runSync({
+      config,
+      store,
+      http,
+      scopeConcurrency: SCOPE_CONCURRENCY,
+      defaultRequestsPerSecond: ZENLAYER_RPS,
+    });
+    const wallMs = performance.now() - t0;
+    const peakRssMiB = sampler.stop();
+    if (!report.ok)
+      throw new Error(`bench sync not ok: ${JSON.stringify(report.scopes.filter((s) => s.status !== "complete")[0])}`);
+    const requests = (await ask(emu.child, { cmd: "stats" }, "stats")).total;
+    runs.push({
+      label,
+      wallMs,
+      requests,
+      writes: store.stats.writeRequests - writesBefore,
+      changes: changesOf(report),
+      peakRssMiB,
+    });
+    process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(wallMs)}\n`);
+  }
+  let baseline: RunFigures | null = null;
+  if (images <= baselineMaxImages) {
+    const naiveStore = createStore({ tableName: "naive", endpoint: dyn.url, localCredentials: true });
+    await naiveStore.ensureTable();
+    naiveStore.close();
+    const sampler = rssSampler();
+    const t0 = performance.now();
+    const n = await naiveRun(config, dyn.url, "naive");
+    baseline = {
+      label: "naive baseline",
+      wallMs: performance.now() - t0,
+      requests: n.requests,
+      writes: n.writes,
+      changes: n.writes,
+      peakRssMiB: sampler.stop(),
+    };
+    process.stderr.write(`bench: ${images} images, naive baseline: ${formatDuration(baseline.wallMs)}\n`);
+  }
+  await http.close();
+  store.close();
+  emu.child.kill();
+  dyn.child.kill();
+  return {
+    images,
+    scopes,
+    runs,
+    baseline,
+    minimumRequests: min.total,
+    rateBoundS: rateBoundSeconds(min.perScope, SCOPE_CONCURRENCY),
+    rateBoundUnlimitedS: rateBoundSeconds(min.perScope, Number.POSITIVE_INFINITY),
+    driftChanges,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      role: { type: "string" },
+      scale: { type: "string" },
+      replicas: { type: "string" },
+      quick: { type: "boolean" },
+      json: { type: "boolean" },
+      "baseline-max": { type: "string", default: "150000" },
+    },
+  });
+  if (values.role) return childMain(values.role, { scale: values.scale, replicas: values.replicas });
+  // Sizes: the demo catalogue (about 12.9k images over 28 scopes at scale 1), scaled and replicated.
+  const sizes = values.quick
+    ? [{ scale: 0.2, replicas: 2 }]
+    : [
+        { scale: 2, replicas: 4 },
+        { scale: 3, replicas: 8 },
+      ];
+  const results: SizeResult[] = [];
+  for (const s of sizes) results.push(await benchSize(s.scale, s.replicas, Number(values["baseline-max"])));
+
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const run of [...r.runs, ...(r.baseline ? [r.baseline] : [])]) {
+      rows.push([
+        String(r.images),
+        String(r.scopes),
+        run.label,
+        formatDuration(run.wallMs),
+        String(run.requests),
+        String(run.writes),
+        String(run.changes),
+        run.peakRssMiB.toFixed(0),
+      ]);
+    }
+  }
+  process.stdout.write(
+    `${renderTable(["images", "scopes", "run", "wall", "requests", "writes", "changes", "peak RSS MiB"], rows)}\n\n`,
+  );
+
+  const figures = results.map((r) => {
+    const [first, steady, drift] = r.runs as [RunFigures, RunFigures, RunFigures];
+    return {
+      images: r.images,
+      scopes: r.scopes,
+      requestsVsMinimum: steady.requests / r.minimumRequests,
+      steadyWritesPerScope: steady.writes / r.scopes,
+      driftWritesVsChanges: drift.writes / (drift.changes + r.scopes),
+      timeVsRateBound: steady.wallMs / 1000 / r.rateBoundS,
+      timeVsRateBoundUnlimited: steady.wallMs / 1000 / r.rateBoundUnlimitedS,
+      rateBoundS: r.rateBoundS,
+      peakRssMiB: Math.max(...r.runs.map((x) => x.peakRssMiB)),
+      baselineSpeedup: r.baseline ? r.baseline.wallMs / first.wallMs : null,
+      baselineRequestsVsOurs: r.baseline ? r.baseline.requests / steady.requests : null,
+      driftChangesInjected: r.driftChanges,
+    };
+  });
+  for (const f of figures) {
+    process.stdout.write(
+      `${f.images} images / ${f.scopes} scopes: requests vs minimum ${f.requestsVsMinimum.toFixed(2)}, steady writes per scope ${f.steadyWritesPerScope.toFixed(2)}, drift writes vs (changes + scopes) ${f.driftWritesVsChanges.toFixed(2)}, steady time vs rate bound ${f.timeVsRateBound.toFixed(2)} (bound ${f.rateBoundS.toFixed(1)}s at ${SCOPE_CONCURRENCY} scopes at once; ${f.timeVsRateBoundUnlimited.toFixed(1)} vs all scopes at once), peak RSS ${f.peakRssMiB.toFixed(0)} MiB, baseline speedup ${f.baselineSpeedup?.toFixed(1) ?? "n/a"}x\n`,
+    );
+  }
+  if (values.json) {
+    const last = figures[figures.length - 1] as (typeof figures)[number];
+    const summary = {
+      quick: !!values.quick,
+      latencyMs: LATENCY_MS,
+      rateLimits: { zenlayerRps: ZENLAYER_RPS, tencentRps: TENCENT_RPS },
+      scopeConcurrency: SCOPE_CONCURRENCY,
+      requestsVsMinimum: Math.max(...figures.map((f) => f.requestsVsMinimum)),
+      steadyWritesPerScope: Math.max(...figures.map((f) => f.steadyWritesPerScope)),
+      driftWritesVsChanges: Math.max(...figures.map((f) => f.driftWritesVsChanges)),
+      timeVsRateBound: Math.max(...figures.map((f) => f.timeVsRateBound)),
+      peakRssMiB: last.peakRssMiB,
+      // From the largest size the naive baseline ran at (it takes about an hour at 300k images).
+      baselineSpeedup: [...figures].reverse().find((f) => f.baselineSpeedup !== null)?.baselineSpeedup ?? null,
+      sizes: figures,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  }
+}
+
+await main();

@@ -8,6 +8,8 @@ import { createLogger } from "../lib/log.ts";
 import type { ApiId } from "../lib/model.ts";
 import { imageItem } from "../lib/store/items.ts";
 import type { Store } from "../lib/store/store.ts";
+import { createStore } from "../lib/store/store.ts";
+import { startDynamoProxy } from "./helpers/dynamo-proxy.ts";
 import { type Stack, startStack } from "./helpers/stack.ts";
 
 let stack: Stack;
@@ -289,6 +291,28 @@ describe("runs that meet each other", () => {
       onChanges: (_c, report) => void order.push(report.scope),
     });
     expect(order.slice(0, 2).sort()).toEqual(skipped.sort());
+  });
+});
+
+describe("DynamoDB faults", () => {
+  it("unprocessed batch items are resent and throttled requests retried: everything is stored once", async () => {
+    const proxy = await startDynamoProxy(stack.dynamo.endpoint);
+    const store = createStore({ tableName: `proxy-${Date.now()}`, endpoint: proxy.endpoint, localCredentials: true });
+    try {
+      await store.ensureTable();
+      proxy.unprocessedBatches = 6;
+      proxy.throttles = 3;
+      const r = await stack.sync(vm("HKG-A"), { store });
+      expect(r.scopes[0]?.status).toBe("complete");
+      expect(proxy.seen.unprocessed).toBeGreaterThan(0);
+      expect(proxy.seen.throttled).toBe(3);
+      const n = records("zenlayer-vm", "HKG-A").length;
+      expect((await store.listImages({ account: "zenlayer-vm", scope: "HKG-A", all: true })).length).toBe(n);
+      expect(store.stats.itemsWritten).toBe(n);
+    } finally {
+      store.close();
+      await proxy.close();
+    }
   });
 });
 

@@ -7,20 +7,25 @@ import {
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
 import {
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   paginateQuery,
+  QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { StoreError } from "../errors.ts";
+import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 import type { Change } from "../sync/diff.ts";
 import {
   acquireLeaseParams,
   anomalyItem,
+  historyItem,
   imageFromItem,
+  imageItem,
   imagePk,
   imageSk,
   LEASE_PK,
@@ -35,16 +40,63 @@ import {
 import { tableDefinition } from "./table.ts";
 
 export interface StoreStats {
-  /** DynamoDB write requests made (PutItem calls). */
+  /** DynamoDB write requests made (PutItem, BatchWriteItem, DeleteItem calls). */
   writeRequests: number;
+  /** Image items written. */
+  itemsWritten: number;
   readRequests: number;
 }
 
-export interface Store {
+/** One page of a Query: the items and, when more may follow, the key to continue from. */
+export interface QueryPage {
+  items: Record<string, unknown>[];
+  lastKey?: Record<string, unknown>;
+}
+
+/** Read-only access by key, as lib/query uses it: one GetItem, or one page of one Query. */
+export interface ItemReader {
+  readonly tableName: string;
+  getItem(key: { PK: string; SK: string }): Promise<Record<string, unknown> | undefined>;
+  /** One page (DynamoDB stops at 1 MB or `Limit`) of a Query on this table or one of its indexes. */
+  queryPage(input: Omit<QueryCommandInput, "TableName">): Promise<QueryPage>;
+}
+
+/**
+ * An ItemReader over a document client the caller owns (a downstream Lambda's, created once per container).
+ * `stats`, when given, counts each request as a read.
+ */
+export function createItemReader(doc: DynamoDBDocumentClient, tableName: string, stats?: StoreStats): ItemReader {
+  return {
+    tableName,
+    async getItem(key) {
+      if (stats) stats.readRequests++;
+      try {
+        const out = await doc.send(new GetCommand({ TableName: tableName, Key: key }));
+        return out.Item as Record<string, unknown> | undefined;
+      } catch (e) {
+        throw storeError("get", e);
+      }
+    },
+    async queryPage(input) {
+      if (stats) stats.readRequests++;
+      try {
+        const out = await doc.send(new QueryCommand({ ...input, TableName: tableName }));
+        return {
+          items: (out.Items ?? []) as Record<string, unknown>[],
+          ...(out.LastEvaluatedKey ? { lastKey: out.LastEvaluatedKey as Record<string, unknown> } : {}),
+        };
+      } catch (e) {
+        throw storeError("query", e);
+      }
+    },
+  };
+}
+
+export interface Store extends ItemReader {
   readonly tableName: string;
   readonly stats: StoreStats;
   loadScope(key: Pick<ScopeKey, "account" | "scope">): Promise<Map<string, StoredImage>>;
-  /** Applies changes with conditional writes; returns the number of write requests made. */
+  /** Applies changes (new images batched, known ones conditioned on their rev); returns the write requests made. */
   writeChanges(changes: readonly Change[]): Promise<number>;
   getImage(account: string, scope: string, imageId: string): Promise<StoredImage | undefined>;
   listImages(query: { account: string; scope?: string; all?: boolean }): Promise<StoredImage[]>;
@@ -52,6 +104,8 @@ export interface Store {
   putScopeStatus(status: ScopeStatus): Promise<void>;
   listScopeStatuses(account?: string): Promise<ScopeStatus[]>;
   putAnomaly(anomaly: Anomaly, nowMs: number): Promise<void>;
+  /** Records one change in the history (idempotent: the same change overwrites its own item). */
+  putHistory(entry: HistoryEntry, ttlSeconds: number): Promise<void>;
   /** Takes the account's sweep lease; false when another run holds it and it has not lapsed. */
   acquireLease(account: string, owner: string, nowMs: number, ttlMs: number): Promise<boolean>;
   releaseLease(account: string, owner: string): Promise<void>;
@@ -81,7 +135,7 @@ export function createStore(opts: StoreOptions): Store {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });
   const tableName = opts.tableName;
-  const stats: StoreStats = { writeRequests: 0, readRequests: 0 };
+  const stats: StoreStats = { writeRequests: 0, itemsWritten: 0, readRequests: 0 };
   const concurrency = opts.writeConcurrency ?? 32;
 
   async function queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
@@ -97,11 +151,42 @@ export function createStore(opts: StoreOptions): Store {
     return items;
   }
 
-  async function writeOne(change: Change): Promise<void> {
+  /** One BatchWriteItem of new images; unprocessed items are resent with backoff, then it fails. */
+  async function writeBatch(batch: readonly Change[], counter: { requests: number }): Promise<void> {
+    let pending = batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > BATCH_ATTEMPTS) {
+        const first = batch[0]?.after;
+        throw new StoreError(
+          "UNPROCESSED_ITEMS",
+          `${pending.length} new images still unprocessed after ${BATCH_ATTEMPTS} attempts`,
+          {
+            retryable: true,
+            context: { account: first?.account, scope: first?.scope },
+          },
+        );
+      }
+      if (attempt > 1) await sleep(Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      stats.writeRequests++;
+      counter.requests++;
+      try {
+        const out = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+        pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+      } catch (e) {
+        const err = storeError("batch write", e, { account: batch[0]?.after.account, scope: batch[0]?.after.scope });
+        if (!err.retryable) throw err;
+      }
+    }
+    stats.itemsWritten += batch.length;
+  }
+
+  async function writeOne(change: Change, counter: { requests: number }): Promise<void> {
     const params = putImageParams(tableName, change.after, change.before ? change.before.rev : null);
     stats.writeRequests++;
+    counter.requests++;
     try {
       await doc.send(new PutCommand(params));
+      stats.itemsWritten++;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) {
         throw new StoreError(
@@ -114,29 +199,45 @@ export function createStore(opts: StoreOptions): Store {
     }
   }
 
+  const reader = createItemReader(doc, tableName, stats);
+
   return {
     tableName,
     stats,
+    getItem: reader.getItem,
+    queryPage: reader.queryPage,
     async loadScope(key) {
       const items = await queryAll(scopeImagesQuery(tableName, key, false));
       return new Map(items.map((item) => [String(item.imageId), imageFromItem(item)]));
     },
     async writeChanges(changes) {
+      // Images never seen before go in BatchWriteItem requests of 25: a batch cannot carry a condition, but
+      // the account's sweep lease (taken by the engine before any write) keeps other runs out. Every
+      // change to a known image is a PutItem conditioned on the rev that was read.
+      const fresh = changes.filter((c) => c.before === null);
+      const known = changes.filter((c) => c.before !== null);
+      const counter = { requests: 0 };
+      const batches: Change[][] = [];
+      for (let i = 0; i < fresh.length; i += BATCH_MAX) batches.push(fresh.slice(i, i + BATCH_MAX));
+      const jobs: Array<() => Promise<void>> = [
+        ...batches.map((b) => () => writeBatch(b, counter)),
+        ...known.map((c) => () => writeOne(c, counter)),
+      ];
       let next = 0;
       const errors: unknown[] = [];
       const worker = async () => {
-        while (next < changes.length) {
-          const change = changes[next++] as Change;
+        while (next < jobs.length) {
+          const job = jobs[next++] as () => Promise<void>;
           try {
-            await writeOne(change);
+            await job();
           } catch (e) {
             errors.push(e);
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(concurrency, changes.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
       if (errors.length) throw errors[0];
-      return changes.length;
+      return counter.requests;
     },
     async getImage(account, scope, imageId) {
       stats.readRequests++;
@@ -190,6 +291,14 @@ export function createStore(opts: StoreOptions): Store {
         throw storeError("write", e, { account: anomaly.account, scope: anomaly.scope });
       }
     },
+    async putHistory(entry, ttlSeconds) {
+      stats.writeRequests++;
+      try {
+        await doc.send(new PutCommand({ TableName: tableName, Item: historyItem(entry, ttlSeconds) }));
+      } catch (e) {
+        throw storeError("write", e, { account: entry.account, scope: entry.scope });
+      }
+    },
     async acquireLease(account, owner, nowMs, ttlMs) {
       stats.writeRequests++;
       try {
@@ -241,6 +350,10 @@ export function createStore(opts: StoreOptions): Store {
     },
   };
 }
+
+const BATCH_MAX = 25;
+const BATCH_ATTEMPTS = 8;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

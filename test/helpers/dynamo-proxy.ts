@@ -1,0 +1,104 @@
+// A fault-injecting proxy in front of dynalite, speaking the DynamoDB JSON protocol: it can answer a share
+// of BatchWriteItem items as UnprocessedItems (forwarding only the rest) and throttle requests, the two
+// DynamoDB faults a real table produces under load.
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface DynamoProxy {
+  endpoint: string;
+  /** BatchWriteItem calls that still leave half their items unprocessed. */
+  unprocessedBatches: number;
+  /** Requests that still answer ProvisionedThroughputExceededException. */
+  throttles: number;
+  seen: { batchWrites: number; throttled: number; unprocessed: number };
+  close(): Promise<void>;
+}
+
+export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
+  const to = new URL(target);
+  const proxy: DynamoProxy = {
+    endpoint: "",
+    unprocessedBatches: 0,
+    throttles: 0,
+    seen: { batchWrites: 0, throttled: 0, unprocessed: 0 },
+    close: async () => {},
+  };
+  const forward = (
+    headers: Record<string, unknown>,
+    body: string,
+  ): Promise<{ status: number; body: string; headers: Record<string, unknown> }> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: to.hostname,
+          port: to.port,
+          method: "POST",
+          path: "/",
+          headers: { ...headers, "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          let out = "";
+          res.on("data", (c) => {
+            out += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 500, body: out, headers: res.headers }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => {
+      body += c;
+    });
+    req.on("end", async () => {
+      const target = String(req.headers["x-amz-target"] ?? "");
+      const headers = { ...req.headers } as Record<string, unknown>;
+      delete headers["content-length"];
+      if (proxy.throttles > 0 && !target.endsWith("DescribeTable")) {
+        proxy.throttles--;
+        proxy.seen.throttled++;
+        res.writeHead(400, { "content-type": "application/x-amz-json-1.0" });
+        res.end(
+          JSON.stringify({
+            __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+            message: "injected",
+          }),
+        );
+        return;
+      }
+      if (target.endsWith("BatchWriteItem")) {
+        proxy.seen.batchWrites++;
+        if (proxy.unprocessedBatches > 0) {
+          proxy.unprocessedBatches--;
+          const parsed = JSON.parse(body) as { RequestItems: Record<string, unknown[]> };
+          const unprocessed: Record<string, unknown[]> = {};
+          for (const [table, items] of Object.entries(parsed.RequestItems)) {
+            const keep = items.slice(0, Math.ceil(items.length / 2));
+            unprocessed[table] = items.slice(keep.length);
+            proxy.seen.unprocessed += unprocessed[table].length;
+            parsed.RequestItems[table] = keep;
+          }
+          const out = await forward(headers, JSON.stringify(parsed));
+          res.writeHead(out.status, { "content-type": "application/x-amz-json-1.0" });
+          res.end(JSON.stringify({ ...JSON.parse(out.body), UnprocessedItems: unprocessed }));
+          return;
+        }
+      }
+      const out = await forward(headers, body);
+      res.writeHead(out.status, {
+        "content-type": String(out.headers["content-type"] ?? "application/x-amz-json-1.0"),
+      });
+      res.end(out.body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.close = () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+  return proxy;
+}

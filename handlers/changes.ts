@@ -1,25 +1,38 @@
-// Stream entry: DynamoDB stream records -> change events on the EventBridge bus -> batchItemFailures.
+// Stream entry: DynamoDB stream records -> change events on the EventBridge bus (and the change history in
+// the table) -> batchItemFailures.
 import { loadChangesSettings } from "../lib/config.ts";
 import type { StreamRecord } from "../lib/events/change-event.ts";
+import { loadHistorySettings, storeHistoryWriter } from "../lib/events/history.ts";
 import { processStreamRecords } from "../lib/events/process.ts";
 import { defaultEventBridgeClient, eventBridgePublisher } from "../lib/events/publish.ts";
 import { createLogger } from "../lib/log.ts";
+import { createStore } from "../lib/store/store.ts";
 
 const settings = loadChangesSettings(process.env);
+const historySettings = loadHistorySettings(process.env);
 const log = createLogger({ format: "json", level: "info" });
 const publish = eventBridgePublisher({
   client: defaultEventBridgeClient(),
   busName: settings.eventBusName,
   onError: (message, fields) => log.warn(message, fields),
 });
+const history = storeHistoryWriter(
+  createStore({ tableName: historySettings.tableName, region: historySettings.region }),
+  { ttlSeconds: historySettings.ttlSeconds, onError: (message, fields) => log.warn(message, fields) },
+);
 
 export async function handler(event: { Records?: StreamRecord[] }) {
   const records = event.Records ?? [];
-  const result = await processStreamRecords(records, { publish, digestThreshold: settings.digestThreshold });
+  const result = await processStreamRecords(records, {
+    publish,
+    history,
+    digestThreshold: settings.digestThreshold,
+  });
   log.info("stream batch processed", {
     records: records.length,
     events: result.events.length,
     digests: result.digests.length,
+    recorded: result.recorded,
     failed: result.batchItemFailures.length,
   });
   return { batchItemFailures: result.batchItemFailures };

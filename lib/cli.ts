@@ -7,12 +7,18 @@ import { demoConfig } from "./emulator/demo.ts";
 import { DIALECTS } from "./emulator/dialects.ts";
 import { startEmulator } from "./emulator/index.ts";
 import { ConfigError, isImageSyncError } from "./errors.ts";
+import { type HistoryWriter, storeHistoryWriter } from "./events/history.ts";
 import { localPublisher, streamRecordForAnomaly, streamRecordsFor } from "./events/local.ts";
 import { processStreamRecords } from "./events/process.ts";
 import type { DeliveredEvent } from "./events/types.ts";
 import { createLogger, secretsOf } from "./log.ts";
-import type { Anomaly } from "./model.ts";
+import { type Anomaly, API_IDS, type ApiId, type ChangeKind } from "./model.ts";
 import { createHttpClient } from "./providers/http.ts";
+import { changesSince, parseSince } from "./query/changes.ts";
+import { QueryError } from "./query/errors.ts";
+import { latestImage } from "./query/images.ts";
+import { DEFAULT_STALE_AFTER_HOURS, scopeStatus } from "./query/status.ts";
+import type { HistoryEntry } from "./query/types.ts";
 import { openStore } from "./store/open.ts";
 import type { Change } from "./sync/diff.ts";
 import { runSync, type SyncReport } from "./sync/engine.ts";
@@ -27,6 +33,11 @@ export interface CliIo {
 const USAGE = `Usage:
   image-sync sync --config <file> [--dry-run] [--json] [--events <file.jsonl>]
   image-sync images --account <name> [--scope <id>] [--all] [--json]
+  image-sync latest --os <family> --scope <id> [--version <v>] [--arch <a>] [--account <name>]
+                    [--type <imageType>] [--json]     newest usable image; exit 1 when none matches
+  image-sync changes --since <24h|7d|ISO time> [--until <time>] [--account <name>] [--scope <id>]
+                     [--type added|updated|deprecated|restored] [--api <api>] [--json]
+  image-sync status [--stale-after-hours <n>] [--json]   freshness per scope, stale ones flagged
   image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
   image-sync emulator [--port <n>]     run the provider emulator and print a config for it
 
@@ -42,6 +53,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await syncCommand(rest, io);
       case "images":
         return await imagesCommand(rest, io);
+      case "latest":
+        return await latestCommand(rest, io);
+      case "changes":
+        return await changesCommand(rest, io);
+      case "status":
+        return await statusCommand(rest, io);
       case "demo":
         return await demoCommand(rest, io);
       case "emulator":
@@ -56,7 +73,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (
+      e instanceof UsageError ||
+      e instanceof QueryError ||
+      (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
       io.stderr(`image-sync: ${(e as Error).message}\n\n${USAGE}\n`);
       return 2;
     }
@@ -91,19 +112,27 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
     io.stderr(
       `syncing ${config.accounts.length} account(s) into ${opened.location}${opts.dryRun ? " (dry run)" : ""}\n`,
     );
-    const events = opts.eventsFile || opts.printEvents ? await eventSink(opts.eventsFile) : undefined;
+    // The stream consumer's code runs after every sync, as the table's stream would run it on AWS: it turns
+    // the writes into events and records the change history that `image-sync changes` reads. A dry run wrote
+    // nothing, so it records no history.
+    const events = await eventSink({
+      ...(opts.eventsFile ? { file: opts.eventsFile } : {}),
+      ...(opts.dryRun ? {} : { history: storeHistoryWriter(opened.store, { onError: (m, f) => log.warn(m, f) }) }),
+      warn: (message) => io.stderr(`warning: ${message}\n`),
+    });
     const report = await runSync({
       config,
       store: opened.store,
       http,
       dryRun: opts.dryRun,
       log,
-      ...(events ? { onChanges: events.onChanges, onAnomaly: events.onAnomaly } : {}),
+      onChanges: events.onChanges,
+      onAnomaly: events.onAnomaly,
     });
-    await events?.close();
+    await events.close();
     if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else io.stdout(`${formatSummary(report)}\n`);
-    if (events && opts.printEvents) {
+    if (opts.printEvents) {
       const lines = events.delivered.map((e) => `  ${e["detail-type"]}: ${(e.detail as { message: string }).message}`);
       io.stdout(
         `\n${events.delivered.length} change events${opts.eventsFile ? ` (written to ${opts.eventsFile})` : ""}${lines.length ? `:\n${lines.join("\n")}` : ""}\n`,
@@ -116,22 +145,27 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
   }
 }
 
-/** Runs the stream consumer's code on the changes each scope wrote, collecting events as EventBridge delivers them. */
-async function eventSink(file?: string) {
+/**
+ * Runs the stream consumer's code on the changes each scope wrote, collecting events as EventBridge delivers
+ * them and recording history when given a writer. A history write that fails is a warning, not an error:
+ * the scope's images are already written, and failing the scope now would misreport it.
+ */
+async function eventSink(opts: { file?: string; history?: HistoryWriter; warn: (message: string) => void }) {
   const delivered: DeliveredEvent[] = [];
-  const out = file ? createWriteStream(file, { flags: "a" }) : undefined;
+  const out = opts.file ? createWriteStream(opts.file, { flags: "a" }) : undefined;
   const publish = localPublisher((event) => {
     delivered.push(event);
     out?.write(`${JSON.stringify(event)}\n`);
   });
+  const consume = async (records: Parameters<typeof processStreamRecords>[0]) => {
+    const result = await processStreamRecords(records, { publish, ...(opts.history ? { history: opts.history } : {}) });
+    if (result.batchItemFailures.length)
+      opts.warn(`${result.batchItemFailures.length} change(s) could not be recorded in the change history`);
+  };
   return {
     delivered,
-    onChanges: async (changes: readonly Change[]) => {
-      await processStreamRecords(streamRecordsFor(changes), { publish });
-    },
-    onAnomaly: async (anomaly: Anomaly) => {
-      await processStreamRecords([streamRecordForAnomaly(anomaly, Date.now())], { publish });
-    },
+    onChanges: async (changes: readonly Change[]) => consume(streamRecordsFor(changes)),
+    onAnomaly: async (anomaly: Anomaly) => consume([streamRecordForAnomaly(anomaly, Date.now())]),
     close: () => new Promise<void>((resolve) => (out ? out.end(() => resolve()) : resolve())),
   };
 }
@@ -193,6 +227,179 @@ async function imagesCommand(args: readonly string[], io: CliIo): Promise<number
       ]);
       io.stdout(
         `${renderTable(["scope", "imageId", "name", "os", "version", "status", "state"], rows)}\n${images.length} images\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+async function latestCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      os: { type: "string" },
+      version: { type: "string" },
+      scope: { type: "string" },
+      arch: { type: "string" },
+      account: { type: "string" },
+      type: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.os || !values.scope) throw new UsageError("latest needs --os <family> and --scope <id>");
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const image = await latestImage(opened.store, {
+      osFamily: values.os,
+      scope: values.scope,
+      ...(values.version ? { osVersion: values.version } : {}),
+      ...(values.arch ? { architecture: values.arch } : {}),
+      ...(values.account ? { account: values.account } : {}),
+      ...(values.type ? { imageType: values.type } : {}),
+    });
+    if (values.json) io.stdout(`${JSON.stringify(image ?? null)}\n`);
+    if (!image) {
+      const what = [values.os, values.version, values.arch].filter(Boolean).join(" ");
+      io.stderr(
+        `image-sync: no usable ${what} image in scope ${values.scope}${values.account ? ` of ${values.account}` : ""}\n`,
+      );
+      return 1;
+    }
+    if (!values.json) {
+      const { renderTable } = await import("./sync/summary.ts");
+      const rows = [
+        ["imageId", image.imageId],
+        ["name", image.name ?? ""],
+        ["account", image.account],
+        ["scope", image.scope],
+        ["os", `${image.osFamily ?? ""} ${image.osVersion ?? ""}`.trim()],
+        ["architecture", image.architecture ?? ""],
+        ["type", image.imageType ?? ""],
+        ["status", image.status ?? ""],
+        ["created", image.createdAt ?? ""],
+        ["first seen", image.firstSeenAt],
+      ];
+      io.stdout(`${renderTable(["field", "value"], rows)}\n`);
+    }
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+const CHANGE_KINDS: readonly ChangeKind[] = ["added", "updated", "deprecated", "restored"];
+
+async function changesCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      account: { type: "string" },
+      scope: { type: "string" },
+      type: { type: "string" },
+      api: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.since) throw new UsageError("changes needs --since <24h|7d|ISO time>");
+  const now = new Date();
+  const since = parseSince(values.since, now);
+  if (!since) throw new UsageError(`--since "${values.since}" is not a duration (24h, 7d, 30m) or an ISO time`);
+  const until = values.until === undefined ? now : parseSince(values.until, now);
+  if (!until) throw new UsageError(`--until "${values.until}" is not a duration or an ISO time`);
+  if (values.type && !CHANGE_KINDS.includes(values.type as ChangeKind))
+    throw new UsageError(`--type must be one of ${CHANGE_KINDS.join(", ")}`);
+  if (values.api && !API_IDS.includes(values.api as ApiId))
+    throw new UsageError(`--api must be one of ${API_IDS.join(", ")}`);
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const changes: HistoryEntry[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await changesSince(opened.store, since, {
+        until,
+        limit: 1000,
+        ...(pageToken ? { pageToken } : {}),
+        ...(values.account ? { account: values.account } : {}),
+        ...(values.scope ? { scope: values.scope } : {}),
+        ...(values.type ? { changeType: values.type as ChangeKind } : {}),
+        ...(values.api ? { api: values.api as ApiId } : {}),
+      });
+      changes.push(...page.items);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    if (values.json) {
+      io.stdout(`${JSON.stringify(changes)}\n`);
+    } else {
+      const { renderTable } = await import("./sync/summary.ts");
+      const rows = changes.map((c) => [
+        c.detectedAt,
+        c.changeType,
+        c.account,
+        c.scope,
+        c.imageId,
+        c.name ?? "",
+        c.changeType === "deprecated" ? `reason: ${c.reason ?? "unknown"}` : c.changedFields.join(", "),
+      ]);
+      io.stdout(
+        `${renderTable(["detected", "change", "account", "scope", "imageId", "name", "detail"], rows)}\n` +
+          `${changes.length} changes since ${since.toISOString()}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+async function statusCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      "stale-after-hours": { type: "string" },
+      account: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const raw = values["stale-after-hours"];
+  const staleAfterHours = raw === undefined ? DEFAULT_STALE_AFTER_HOURS : Number(raw);
+  if (!(staleAfterHours > 0)) throw new UsageError("--stale-after-hours must be a positive number");
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const scopes = await scopeStatus(opened.store, {
+      staleAfterHours,
+      ...(values.account ? { account: values.account } : {}),
+    });
+    const stale = scopes.filter((s) => s.stale).length;
+    if (values.json) {
+      io.stdout(`${JSON.stringify({ staleAfterHours, stale, scopes })}\n`);
+    } else if (scopes.length === 0) {
+      io.stdout(`no scope has been synced yet in ${opened.location}\n`);
+    } else {
+      const { renderTable } = await import("./sync/summary.ts");
+      const rows = scopes.map((s) => [
+        s.account,
+        s.scope,
+        s.lastCompleteAt ?? "never",
+        s.ageHours === null ? "-" : `${s.ageHours.toFixed(1)}h`,
+        s.lastOutcome,
+        String(s.counts?.active ?? 0),
+        String(s.counts?.deprecated ?? 0),
+        s.stale ? "STALE" : "ok",
+        s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : "",
+      ]);
+      io.stdout(
+        `${renderTable(["account", "scope", "last complete", "age", "last run", "active", "deprecated", "fresh", "last error"], rows)}\n` +
+          `${scopes.length} scopes, ${stale} stale (no complete sweep within ${staleAfterHours}h)\n`,
       );
     }
     return 0;

@@ -105,13 +105,57 @@ describe("serverless package", () => {
         "ImagesTableStreamArn",
         "ChangeEventBusArn",
         "AlertTopicArn",
+        "QueryFunctionArn",
       ]),
     );
+    expect(outputs.QueryFunctionArn).toMatchObject({ Value: { "Fn::GetAtt": ["QueryLambdaFunction", "Arn"] } });
+  });
+
+  it("runs the query function read-only: GetItem and Query on the table and its two indexes, no event source", () => {
+    const query = resources.QueryLambdaFunction?.Properties;
+    expect(query?.Handler).toBe("dist/handlers/query.handler");
+    expect(query?.Role).toEqual({ "Fn::GetAtt": ["QueryRole", "Arn"] });
+    expect(query?.Environment.Variables.TABLE_NAME).toEqual({ Ref: "ImagesTable" });
+    const statements: Json[] = resources.QueryRole?.Properties.Policies.flatMap(
+      (p: Json) => p.PolicyDocument.Statement,
+    );
+    const data = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("dynamodb:")));
+    expect(data).toHaveLength(1);
+    expect([data[0]?.Action].flat().sort()).toEqual(["dynamodb:GetItem", "dynamodb:Query"]);
+    expect(JSON.stringify(data[0]?.Resource)).toMatch(/index\/GSI1/);
+    expect(JSON.stringify(data[0]?.Resource)).toMatch(/index\/GSI2/);
+    expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]);
+    // Invoked directly with IAM: nothing maps an event source or a URL to it.
+    const invokers = [
+      ...ofType("AWS::Lambda::EventSourceMapping"),
+      ...ofType("AWS::Lambda::Permission"),
+      ...ofType("AWS::Lambda::Url"),
+    ].filter(([, r]) => JSON.stringify(r.Properties).includes("QueryLambdaFunction"));
+    expect(invokers).toEqual([]);
+  });
+
+  it("lets the change function record history: PutItem on the table only, with the table name in its environment", () => {
+    const statements: Json[] = resources.ChangesRole?.Properties.Policies.flatMap(
+      (p: Json) => p.PolicyDocument.Statement,
+    );
+    const writes = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("dynamodb:Put")));
+    expect(writes).toEqual([
+      { Effect: "Allow", Action: "dynamodb:PutItem", Resource: { "Fn::GetAtt": ["ImagesTable", "Arn"] } },
+    ]);
+    expect(resources.ChangesLambdaFunction?.Properties.Environment.Variables).toMatchObject({
+      TABLE_NAME: { Ref: "ImagesTable" },
+      HISTORY_TTL_DAYS: "30",
+    });
   });
 
   it("scopes every IAM statement: no wildcard action, no wildcard table resource, PutEvents only on the bus", () => {
     const roles = ofType("AWS::IAM::Role");
-    expect(roles.map(([id]) => id).sort()).toEqual(["ChangesRole", "SyncRole"]);
+    expect(roles.map(([id]) => id).sort()).toEqual(["ChangesRole", "QueryRole", "SyncRole"]);
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
     const statements = roles.flatMap(([, r]) => r.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement));
     for (const s of statements) {
@@ -128,12 +172,16 @@ describe("serverless package", () => {
     }
     const fns = ofType("AWS::Lambda::Function").map(([, r]) => r.Properties.Role);
     expect(fns).toEqual(
-      expect.arrayContaining([{ "Fn::GetAtt": ["SyncRole", "Arn"] }, { "Fn::GetAtt": ["ChangesRole", "Arn"] }]),
+      expect.arrayContaining([
+        { "Fn::GetAtt": ["SyncRole", "Arn"] },
+        { "Fn::GetAtt": ["ChangesRole", "Arn"] },
+        { "Fn::GetAtt": ["QueryRole", "Arn"] },
+      ]),
     );
   });
 
   it("keeps each handler's zip under 1 MB", () => {
-    for (const name of ["sync", "changes"]) {
+    for (const name of ["sync", "changes", "query"]) {
       expect(statSync(join(root, ".serverless", `${name}.zip`)).size).toBeLessThan(1024 * 1024);
     }
   });

@@ -1,4 +1,4 @@
-// Bundles the CLI, the library entry and each Lambda handler with esbuild (ESM, Node 20+).
+// Bundles the CLI, the library entry, the query API and each Lambda handler with esbuild (ESM, Node 20+).
 // Plain JavaScript so that `npm install` (prepare) can run it before anything is compiled.
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -45,6 +45,13 @@ await Promise.all([
     outfile: join(root, "dist", "index.mjs"),
     external: ["dynalite", "@aws-sdk/*", "undici"],
     banner: { js: cjsShim },
+  }),
+  // The query API for downstream Lambdas (`image-sync/query`): their own AWS SDK is used, not a bundled copy.
+  build({
+    ...common,
+    entryPoints: [join(root, "lib", "query", "index.ts")],
+    outfile: join(root, "dist", "query.mjs"),
+    external: ["@aws-sdk/*"],
   }),
   build({
     ...common,

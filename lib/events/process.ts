@@ -1,9 +1,11 @@
-// The stream consumer's core: stream records -> change events (+ digests) -> publish -> batchItemFailures.
+// The stream consumer's core: stream records -> change events (+ digests) -> publish (and, when asked,
+// the change history) -> batchItemFailures.
 // Processing is idempotent: the same change always yields the same eventId, so a retried batch only
-// re-sends what consumers can de-duplicate.
+// re-sends what consumers can de-duplicate, and rewrites the same history items.
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { digest } from "./alert.ts";
 import { anomalyEventFromRecord, changeEventFromRecord, type StreamRecord } from "./change-event.ts";
+import { type HistoryWriter, historyEntry } from "./history.ts";
 import { entrySize, MAX_ENTRY_BYTES, type Publisher } from "./publish.ts";
 import { type AnomalyDetail, type ChangeEvent, DIGEST_DETAIL_TYPE, type DigestDetail, EVENT_SOURCE } from "./types.ts";
 
@@ -12,12 +14,16 @@ export interface BatchResult {
   events: ChangeEvent[];
   digests: DigestDetail[];
   anomalies: AnomalyDetail[];
+  /** History entries stored (0 without a history writer). */
+  recorded: number;
 }
 
 export interface ProcessOptions {
   publish: Publisher;
   /** More changes than this from one run in one batch are alerted as one digest. */
   digestThreshold?: number;
+  /** Records one history entry per change event; a record whose entry is not stored is reported failed. */
+  history?: HistoryWriter;
 }
 
 function toEntry(detailType: string, detail: object, time: string): PutEventsRequestEntry {
@@ -87,15 +93,36 @@ export async function processStreamRecords(
     entries.push(toEntry(a.detailType, a.detail, a.detail.detectedAt));
     owners.push([a.seq]);
   }
-  const ok = entries.length ? await opts.publish(entries) : [];
+  const [ok, stored] = await Promise.all([
+    entries.length ? opts.publish(entries) : Promise.resolve([] as boolean[]),
+    recordHistory(opts.history, items),
+  ]);
   const failed = new Set<string>();
   ok.forEach((published, i) => {
     if (!published) for (const seq of owners[i] ?? []) failed.add(seq);
+  });
+  stored.forEach((done, i) => {
+    if (!done) failed.add(items[i]?.seq ?? "");
   });
   return {
     batchItemFailures: [...failed].filter(Boolean).map((itemIdentifier) => ({ itemIdentifier })),
     events: items.map((i) => i.event),
     digests,
     anomalies: anomalies.map((a) => a.detail),
+    recorded: stored.filter(Boolean).length,
   };
+}
+
+/** One history entry per change event, in the events' order; a writer that throws fails them all. */
+async function recordHistory(
+  history: HistoryWriter | undefined,
+  items: ReadonlyArray<{ event: ChangeEvent }>,
+): Promise<boolean[]> {
+  if (!history || items.length === 0) return [];
+  try {
+    const stored = await history.record(items.map((i) => historyEntry(i.event)));
+    return items.map((_, i) => stored[i] === true);
+  } catch {
+    return items.map(() => false);
+  }
 }

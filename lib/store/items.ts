@@ -5,7 +5,9 @@
 //   scope status  SCOPES                      <account>#<scope>     -                                -
 //   anomaly       ANOMALY#<account>#<scope>   <runId>               -                                -   (TTL expiresAt)
 //   lease         LEASES                      <account>             -                                -
+//   history       HIST#<YYYY-MM-DD>           <detectedAt>#<eventId> -                               -   (TTL expiresAt)
 import type { PutCommandInput, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 
 export const GSI_ACTIVE = "GSI1";
@@ -14,6 +16,7 @@ export const IMAGE_ITEM = "image";
 export const SCOPE_ITEM = "scope";
 export const ANOMALY_ITEM = "anomaly";
 export const LEASE_PK = "LEASES";
+export const HISTORY_ITEM = "history";
 /** Anomaly items expire (DynamoDB TTL) after this long; they exist to be streamed. */
 export const ANOMALY_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -146,4 +149,60 @@ export function acquireLeaseParams(
     ExpressionAttributeNames: { "#owner": "owner" },
     ExpressionAttributeValues: { ":now": nowMs, ":owner": owner },
   };
+}
+
+// Change history: one item per change event, partitioned by the UTC day it was detected so that
+// "what changed since T" is one Query per day, each reading only that day's changes in time order.
+// The sort key starts with the ISO time (fixed width, so string order is time order) and ends with
+// the event id, which makes a re-delivered stream record overwrite its own item.
+
+/** History items expire (DynamoDB TTL) this long after the change by default. */
+export const HISTORY_TTL_SECONDS = 30 * 24 * 3600;
+const HISTORY_PK_PREFIX = "HIST#";
+
+/** The history partition of a UTC day, "YYYY-MM-DD". */
+export const historyPk = (day: string): string => `${HISTORY_PK_PREFIX}${day}`;
+export const historySk = (detectedAt: string, eventId: string): string => `${detectedAt}#${eventId}`;
+/** The UTC day of an ISO time. */
+export const dayOf = (iso: string): string => iso.slice(0, 10);
+
+export function historyItem(entry: HistoryEntry, ttlSeconds: number = HISTORY_TTL_SECONDS): Record<string, unknown> {
+  const detectedMs = Date.parse(entry.detectedAt);
+  // Expiry counts from the change, not from the write, so a re-delivered record writes the identical item.
+  const base = Number.isFinite(detectedMs) ? Math.floor(detectedMs / 1000) : Math.floor(Date.now() / 1000);
+  return {
+    PK: historyPk(dayOf(entry.detectedAt)),
+    SK: historySk(entry.detectedAt, entry.eventId),
+    itemType: HISTORY_ITEM,
+    ...entry,
+    expiresAt: base + ttlSeconds,
+  };
+}
+
+export function historyFromItem(item: Record<string, unknown>): HistoryEntry {
+  const copy: Record<string, unknown> = { ...item };
+  for (const k of [...KEY_ATTRS, "expiresAt"]) delete copy[k];
+  return copy as unknown as HistoryEntry;
+}
+
+/**
+ * One day's history, oldest first, with times at or after `fromIso` and before `toIso` when given.
+ * A sort key is "<time>#<eventId>": it is >= "<from>" exactly when time >= from, and <= "<to>" exactly when
+ * time < to (at time == to the key continues past "<to>" with "#", so it sorts above it).
+ */
+export function historyDayQuery(tableName: string, day: string, fromIso?: string, toIso?: string): QueryCommandInput {
+  const values: Record<string, unknown> = { ":pk": historyPk(day) };
+  let condition = "PK = :pk";
+  if (fromIso !== undefined && toIso !== undefined) {
+    condition += " AND SK BETWEEN :from AND :to";
+    values[":from"] = fromIso;
+    values[":to"] = toIso;
+  } else if (fromIso !== undefined) {
+    condition += " AND SK >= :from";
+    values[":from"] = fromIso;
+  } else if (toIso !== undefined) {
+    condition += " AND SK <= :to";
+    values[":to"] = toIso;
+  }
+  return { TableName: tableName, KeyConditionExpression: condition, ExpressionAttributeValues: values };
 }

@@ -1,0 +1,10 @@
+// The query API for downstream Lambdas and tools: `import { latestImage } from "image-sync/query"`.
+// Every call is a GetItem or a Query (never a Scan); paged results carry an opaque page token.
+export { changesSince, MAX_WINDOW_DAYS, parseSince } from "./changes.ts";
+export { QueryError, type QueryErrorCode } from "./errors.ts";
+export { findImages, getImage, latestImage, listScope, normalizeArchitecture } from "./images.ts";
+export { handleQuery, type QueryDeps, type QueryEvent, type QueryResult } from "./invoke.ts";
+export { createQueryReader, type QueryReader, type QueryReaderOptions } from "./reader.ts";
+export { loadQuerySettings, type QuerySettings } from "./settings.ts";
+export { DEFAULT_STALE_AFTER_HOURS, scopeStatus } from "./status.ts";
+export type * from "./types.ts";

@@ -244,6 +244,8 @@ export interface LambdaSettings {
   reserveMs: number;
   /** A scope with no complete sweep for this many hours counts as stale (a metric the alarms watch). */
   staleAfterHours: number;
+  /** Fan-out through SQS when one invocation cannot sweep every scope in time (FANOUT_QUEUE_URL). */
+  fanout?: { queueUrl: string; workers: number };
 }
 
 /** Fetches SSM parameters by name (decrypted); lib/secrets.ts has the real one. */
@@ -265,6 +267,9 @@ export async function loadLambdaSettings(env: Env, readParameters: ParameterRead
   if (!Number.isFinite(reserveMs) || reserveMs < 0) problems.push("SYNC_RESERVE_MS must be a non-negative number");
   const staleAfterHours = Number(env.STALE_AFTER_HOURS ?? "6");
   if (!(staleAfterHours > 0)) problems.push("STALE_AFTER_HOURS must be a positive number");
+  const queueUrl = env.FANOUT_QUEUE_URL?.trim();
+  const workers = Number(env.FANOUT_WORKERS ?? "10");
+  if (queueUrl && !(Number.isInteger(workers) && workers > 0)) problems.push("FANOUT_WORKERS must be a positive integer");
   if (problems.length) throw new ConfigError(problems);
   let text = configText;
   if (!text && configParameter) {
@@ -285,6 +290,7 @@ export async function loadLambdaSettings(env: Env, readParameters: ParameterRead
     config: parseConfig(resolved, env),
     reserveMs,
     staleAfterHours,
+    ...(queueUrl ? { fanout: { queueUrl, workers } } : {}),
   };
 }
 

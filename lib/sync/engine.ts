@@ -79,6 +79,8 @@ export interface SyncOptions {
   guard?: GuardPolicy;
   /** How long an account's sweep lease lasts before it lapses (longer than one invocation). */
   leaseMs?: number;
+  /** The lease item's key for an account: the account name inline, a batch id when fanned out. */
+  leaseKey?: (account: AccountConfig) => string;
   /** Called when the guard holds a mass deprecation (after the anomaly item is written). */
   onAnomaly?: (anomaly: Anomaly) => void | Promise<void>;
   /** Called with each complete scope's changes once they are written (or would be, in a dry run). */
@@ -145,6 +147,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const retryDeps = opts.retryDeps ?? realRetryDeps;
   const guard = opts.guard ?? DEFAULT_GUARD;
   const leaseMs = opts.leaseMs ?? 16 * 60_000;
+  const leaseKey = opts.leaseKey ?? ((account: AccountConfig) => account.name);
   const dryRun = opts.dryRun ?? false;
   const reports: ScopeReport[] = [];
 
@@ -173,7 +176,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   // One sweep of an account at a time, across runs: a lease item with expiry, so a crashed run's lease lapses.
   const leased: AccountConfig[] = [];
   for (const account of opts.config.accounts) {
-    if (dryRun || (await opts.store.acquireLease(account.name, runId, now(), leaseMs))) {
+    if (dryRun || (await opts.store.acquireLease(leaseKey(account), runId, now(), leaseMs))) {
       if (!dryRun) leased.push(account);
       continue;
     }
@@ -220,7 +223,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   } finally {
     for (const account of leased) {
       await opts.store
-        .releaseLease(account.name, runId)
+        .releaseLease(leaseKey(account), runId)
         .catch((e) =>
           log.warn("could not release lease", { account: account.name, error: asImageSyncError(e).describe() }),
         );

@@ -1,0 +1,46 @@
+// Fan-out worker: sweeps the batch of scopes in each SQS message with the same engine as the inline sync.
+// The lease is taken per batch, so two runs never sweep the same batch at once; a message whose sweep
+// throws is reported as a batch item failure and retried by SQS (then parked in the dead-letter queue).
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { loadLambdaSettings } from "../lib/config.ts";
+import { createLogger, secretsOf } from "../lib/log.ts";
+import { createHttpClient } from "../lib/providers/http.ts";
+import { ssmFetcher } from "../lib/ssm-client.ts";
+import { createStore } from "../lib/store/store.ts";
+import { runSync } from "../lib/sync/engine.ts";
+import { type BatchMessage, configForBatch } from "../lib/sync/fanout.ts";
+import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
+
+const settings = await loadLambdaSettings(process.env, ssmFetcher());
+const log = createLogger({ format: "json", level: "info", secrets: secretsOf(settings.config.accounts) });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "image-sync" });
+const store = createStore({ tableName: settings.tableName, region: settings.region });
+const http = createHttpClient();
+
+export async function handler(event: { Records?: Array<{ messageId: string; body: string }> }) {
+  const batchItemFailures: Array<{ itemIdentifier: string }> = [];
+  for (const record of event.Records ?? []) {
+    try {
+      const { runId, batch } = JSON.parse(record.body) as BatchMessage;
+      const report = await runSync({
+        config: configForBatch(settings.config, batch),
+        store,
+        http,
+        log,
+        runId,
+        leaseKey: () => batch.id,
+      });
+      publishRunMetrics(metrics, {
+        report,
+        statuses: [],
+        nowMs: Date.now(),
+        staleAfterHours: settings.staleAfterHours,
+      });
+      log.info("batch synced", { runId, batch: batch.id, scopes: report.scopes.length, ok: report.ok });
+    } catch (e) {
+      log.error("batch failed", { messageId: record.messageId, error: (e as Error).message });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}

@@ -5,13 +5,15 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { loadLambdaSettings } from "../lib/config.ts";
 import { createLogger, secretsOf } from "../lib/log.ts";
 import { createHttpClient } from "../lib/providers/http.ts";
-import { ssmFetcher } from "../lib/ssm-client.ts";
 import { createStore } from "../lib/store/store.ts";
 import { runSync } from "../lib/sync/engine.ts";
 import { type BatchMessage, configForBatch } from "../lib/sync/fanout.ts";
 import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
 
-const settings = await loadLambdaSettings(process.env, ssmFetcher());
+// The SSM client is loaded only when the config refers to SSM: most of a cold start is module evaluation.
+const settings = await loadLambdaSettings(process.env, async (names) =>
+  (await import("../lib/ssm-client.ts")).ssmFetcher()(names),
+);
 const log = createLogger({ format: "json", level: "info", secrets: secretsOf(settings.config.accounts) });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "image-sync" });
 const store = createStore({ tableName: settings.tableName, region: settings.region });

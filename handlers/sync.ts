@@ -1,39 +1,37 @@
 // Scheduled entry: build dependencies once per container; sweep inline when every scope fits this
 // invocation's time, else plan batches and fan them out to the sync workers through SQS.
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { loadLambdaSettings } from "../lib/config.ts";
 import { createLogger, secretsOf } from "../lib/log.ts";
 import { createHttpClient } from "../lib/providers/http.ts";
-import { ssmFetcher } from "../lib/ssm-client.ts";
 import { createStore } from "../lib/store/store.ts";
 import { newRunId, runSync } from "../lib/sync/engine.ts";
-import { defaultPlanOptions, enqueueBatches, planRun } from "../lib/sync/fanout.ts";
 import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
 
-const settings = await loadLambdaSettings(process.env, ssmFetcher());
+// The SSM client is loaded only when the config refers to SSM: most of a cold start is module evaluation.
+const settings = await loadLambdaSettings(process.env, async (names) =>
+  (await import("../lib/ssm-client.ts")).ssmFetcher()(names),
+);
 const log = createLogger({ format: "json", level: "info", secrets: secretsOf(settings.config.accounts) });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "image-sync" });
 const store = createStore({ tableName: settings.tableName, region: settings.region });
 const http = createHttpClient();
-const sqs = settings.fanout ? new SQSClient({}) : undefined;
+// Fan-out code (and the SQS client) is evaluated only in stacks that enable it.
+const fanout = settings.fanout ? await import("../lib/sync/fanout.ts") : undefined;
+const sqs = fanout ? new (await import("@aws-sdk/client-sqs")).SQSClient({}) : undefined;
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
 export async function handler(_event: unknown, context: LambdaContext) {
-  if (settings.fanout && sqs) {
+  if (settings.fanout && fanout && sqs) {
     const budgetSeconds = (context.getRemainingTimeInMillis() - settings.reserveMs) / 1000;
-    const plan = await planRun(
-      settings.config,
-      store,
-      http,
-      defaultPlanOptions(budgetSeconds, settings.fanout.workers),
-    );
+    const options = fanout.defaultPlanOptions(budgetSeconds, settings.fanout.workers);
+    const plan = await fanout.planRun(settings.config, store, http, options);
     if (!plan.inline) {
       const runId = newRunId(Date.now());
-      const sent = await enqueueBatches(sqs, settings.fanout.queueUrl, runId, plan);
+      const sent = await fanout.enqueueBatches(sqs, settings.fanout.queueUrl, runId, plan);
       log.info("sync fanned out", {
         runId,
         batches: sent,

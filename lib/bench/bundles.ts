@@ -2,8 +2,7 @@
 // the AWS SDK bundled (what ships) and excluded (what relying on the runtime's SDK would give), so the
 // choice recorded in the README is a measured one. Run `npm run build` first.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { renderTable } from "../sync/summary.ts";
@@ -50,7 +49,9 @@ function importMs(file: string, runs = 7): number {
   return times[Math.floor(times.length / 2)] as number;
 }
 
-const dir = mkdtempSync(join(tmpdir(), "image-sync-bundles-"));
+// Inside the project, so the SDK-excluded variant resolves @aws-sdk/* from node_modules as the runtime would.
+mkdirSync(join(root, "dist"), { recursive: true });
+const dir = mkdtempSync(join(root, "dist", "bundles-"));
 const rows: string[][] = [];
 for (const h of handlers) {
   const name = h.replace(/\.ts$/, "");

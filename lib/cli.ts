@@ -2,14 +2,20 @@
 // (the others are still synced); 2 bad usage or configuration. With --json, stdout holds the JSON alone.
 import { createWriteStream } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadConfigFile, loadRuntimeSettings, type SyncConfig } from "./config.ts";
+import { isLocalEndpoint, loadConfigFile, loadRuntimeSettings, type SyncConfig } from "./config.ts";
 import { demoConfig } from "./emulator/demo.ts";
 import { DIALECTS } from "./emulator/dialects.ts";
 import { startEmulator } from "./emulator/index.ts";
 import { ConfigError, isImageSyncError } from "./errors.ts";
 import { type HistoryWriter, storeHistoryWriter } from "./events/history.ts";
-import { localPublisher, streamRecordForAnomaly, streamRecordsFor } from "./events/local.ts";
+import { localPublisher, streamRecordForAnomaly, streamRecordsFor, streamRecordsForPointers } from "./events/local.ts";
 import { processStreamRecords } from "./events/process.ts";
+import {
+  defaultSsmClient,
+  loadParameterSettings,
+  type ParameterPublisher,
+  ssmParameterPublisher,
+} from "./events/ssm-publish.ts";
 import type { DeliveredEvent } from "./events/types.ts";
 import { createLogger, secretsOf } from "./log.ts";
 import { type Anomaly, API_IDS, type ApiId, type ChangeKind } from "./model.ts";
@@ -19,9 +25,11 @@ import { QueryError } from "./query/errors.ts";
 import { latestImage } from "./query/images.ts";
 import { DEFAULT_STALE_AFTER_HOURS, scopeStatus } from "./query/status.ts";
 import type { HistoryEntry } from "./query/types.ts";
+import { type LatestPointer, whereLatest } from "./query/where.ts";
 import { openStore } from "./store/open.ts";
 import type { Change } from "./sync/diff.ts";
 import { runSync, type SyncReport } from "./sync/engine.ts";
+import type { PointerWrite } from "./sync/pointers.ts";
 import { formatSummary } from "./sync/summary.ts";
 
 export interface CliIo {
@@ -38,10 +46,13 @@ const USAGE = `Usage:
   image-sync changes --since <24h|7d|ISO time> [--until <time>] [--account <name>] [--scope <id>]
                      [--type added|updated|deprecated|restored] [--api <api>] [--json]
   image-sync status [--stale-after-hours <n>] [--json]   freshness per scope, stale ones flagged
+  image-sync where --os <family> [--version <v>] [--json]
+                     the latest usable image in every scope of every account
   image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
   image-sync emulator [--port <n>]     run the provider emulator and print a config for it
 
-Environment: DYNAMODB_ENDPOINT (default: embedded DynamoDB under .image-sync/), TABLE_NAME (image-sync), AWS_REGION.`;
+Environment: DYNAMODB_ENDPOINT (default: embedded DynamoDB under .image-sync/), TABLE_NAME (image-sync), AWS_REGION;
+STACK_NAME (and SSM_ENDPOINT) to publish latest-image parameters under /<STACK_NAME>/latest/ after a sync.`;
 
 class UsageError extends Error {}
 
@@ -59,6 +70,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await changesCommand(rest, io);
       case "status":
         return await statusCommand(rest, io);
+      case "where":
+        return await whereCommand(rest, io);
       case "demo":
         return await demoCommand(rest, io);
       case "emulator":
@@ -115,9 +128,28 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
     // The stream consumer's code runs after every sync, as the table's stream would run it on AWS: it turns
     // the writes into events and records the change history that `image-sync changes` reads. A dry run wrote
     // nothing, so it records no history.
+    // Latest-image parameters only when asked for (STACK_NAME), and never for a dry run, which moved nothing.
+    const parameterSettings = opts.dryRun ? null : loadParameterSettings(io.env);
     const events = await eventSink({
       ...(opts.eventsFile ? { file: opts.eventsFile } : {}),
       ...(opts.dryRun ? {} : { history: storeHistoryWriter(opened.store, { onError: (m, f) => log.warn(m, f) }) }),
+      ...(parameterSettings
+        ? {
+            parameters: ssmParameterPublisher({
+              client: defaultSsmClient({
+                region: settings.region,
+                ...(parameterSettings.endpoint
+                  ? {
+                      endpoint: parameterSettings.endpoint,
+                      localCredentials: isLocalEndpoint(parameterSettings.endpoint),
+                    }
+                  : {}),
+              }),
+              stackName: parameterSettings.stackName,
+              onError: (m, f) => log.warn(m, f),
+            }),
+          }
+        : {}),
       warn: (message) => io.stderr(`warning: ${message}\n`),
     });
     const report = await runSync({
@@ -150,7 +182,12 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
  * them and recording history when given a writer. A history write that fails is a warning, not an error:
  * the scope's images are already written, and failing the scope now would misreport it.
  */
-async function eventSink(opts: { file?: string; history?: HistoryWriter; warn: (message: string) => void }) {
+async function eventSink(opts: {
+  file?: string;
+  history?: HistoryWriter;
+  parameters?: ParameterPublisher;
+  warn: (message: string) => void;
+}) {
   const delivered: DeliveredEvent[] = [];
   const out = opts.file ? createWriteStream(opts.file, { flags: "a" }) : undefined;
   const publish = localPublisher((event) => {
@@ -158,13 +195,20 @@ async function eventSink(opts: { file?: string; history?: HistoryWriter; warn: (
     out?.write(`${JSON.stringify(event)}\n`);
   });
   const consume = async (records: Parameters<typeof processStreamRecords>[0]) => {
-    const result = await processStreamRecords(records, { publish, ...(opts.history ? { history: opts.history } : {}) });
+    const result = await processStreamRecords(records, {
+      publish,
+      ...(opts.history ? { history: opts.history } : {}),
+      ...(opts.parameters ? { parameters: opts.parameters } : {}),
+    });
     if (result.batchItemFailures.length)
-      opts.warn(`${result.batchItemFailures.length} change(s) could not be recorded in the change history`);
+      opts.warn(
+        `${result.batchItemFailures.length} write(s) could not be recorded in the change history or published as parameters`,
+      );
   };
   return {
     delivered,
-    onChanges: async (changes: readonly Change[]) => consume(streamRecordsFor(changes)),
+    onChanges: async (changes: readonly Change[], _report: unknown, pointers: readonly PointerWrite[] = []) =>
+      consume([...streamRecordsFor(changes), ...streamRecordsForPointers(pointers)]),
     onAnomaly: async (anomaly: Anomaly) => consume([streamRecordForAnomaly(anomaly, Date.now())]),
     close: () => new Promise<void>((resolve) => (out ? out.end(() => resolve()) : resolve())),
   };
@@ -400,6 +444,48 @@ async function statusCommand(args: readonly string[], io: CliIo): Promise<number
       io.stdout(
         `${renderTable(["account", "scope", "last complete", "age", "last run", "active", "deprecated", "fresh", "last error"], rows)}\n` +
           `${scopes.length} scopes, ${stale} stale (no complete sweep within ${staleAfterHours}h)\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+async function whereCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      os: { type: "string" },
+      version: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.os) throw new UsageError("where needs --os <family>");
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const pointers: LatestPointer[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await whereLatest(
+        opened.store,
+        { osFamily: values.os, ...(values.version ? { osVersion: values.version } : {}) },
+        { limit: 1000, ...(pageToken ? { pageToken } : {}) },
+      );
+      pointers.push(...page.items);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    if (values.json) {
+      io.stdout(`${JSON.stringify(pointers)}\n`);
+    } else {
+      const { renderTable } = await import("./sync/summary.ts");
+      const rows = pointers.map((p) => [p.account, p.scope, p.osVersion ?? "any", p.imageId, p.name ?? "", p.movedAt]);
+      const what = [values.os, values.version].filter(Boolean).join(" ");
+      io.stdout(
+        `${renderTable(["account", "scope", "version", "imageId", "name", "since"], rows)}\n` +
+          `${pointers.length} latest ${what} images in ${new Set(pointers.map((p) => `${p.account}#${p.scope}`)).size} scopes\n`,
       );
     }
     return 0;

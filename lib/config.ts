@@ -269,7 +269,8 @@ export async function loadLambdaSettings(env: Env, readParameters: ParameterRead
   if (!(staleAfterHours > 0)) problems.push("STALE_AFTER_HOURS must be a positive number");
   const queueUrl = env.FANOUT_QUEUE_URL?.trim();
   const workers = Number(env.FANOUT_WORKERS ?? "10");
-  if (queueUrl && !(Number.isInteger(workers) && workers > 0)) problems.push("FANOUT_WORKERS must be a positive integer");
+  if (queueUrl && !(Number.isInteger(workers) && workers > 0))
+    problems.push("FANOUT_WORKERS must be a positive integer");
   if (problems.length) throw new ConfigError(problems);
   let text = configText;
   if (!text && configParameter) {

@@ -75,6 +75,51 @@ export interface StoredImage extends Omit<FetchedImage, "unusable"> {
   /** Incremented on every write; writes are conditioned on it. */
   rev: number;
   lastChange: LastChange;
+  /** On a deprecated image: what to move to, chosen when the deprecated image was written (lib/sync/replacement.ts). */
+  replacement?: Replacement | null;
+}
+
+/** Why a replacement was chosen: the same OS version, or (none usable left) the family's next higher version. */
+export type ReplacementReason = "same-version" | "next-version";
+
+/** The suggested successor of a deprecated image, in the same account and scope. */
+export interface Replacement {
+  imageId: string;
+  name: string | null;
+  osVersion: string | null;
+  why: ReplacementReason;
+}
+
+/**
+ * The newest usable image of one OS family and version in one account and scope, like an AWS "latest AMI"
+ * parameter. Moved (a new `movedAt` and `runId`) only when the answer changes; see lib/sync/pointers.ts.
+ */
+export interface LatestPointer {
+  account: string;
+  api: ApiId;
+  provider: ProviderName;
+  scope: string;
+  osFamily: string;
+  /** The current image's version; null for images that state none (the pointer's version segment is "any"). */
+  osVersion: string | null;
+  imageId: string;
+  name: string | null;
+  createdAt: string | null;
+  /** When the pointer last moved to another image (or was created), and by which run. */
+  movedAt: string;
+  runId: string;
+  /** Set by the scope's first complete sweep: published as a parameter, never alerted on. */
+  baseline: boolean;
+  /** The image it pointed to before its last move; null for a new pointer. */
+  previous: { imageId: string; name: string | null } | null;
+  /**
+   * True when the family and version have no usable image left: the pointer keeps naming its last image (so
+   * templates resolving it keep deploying) until a usable one appears, and `where` leaves it out.
+   */
+  stale: boolean;
+  staleSince: string | null;
+  /** Incremented on every write; writes are conditioned on it. */
+  rev: number;
 }
 
 /** The fields that identify a scope. */

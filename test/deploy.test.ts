@@ -64,7 +64,7 @@ describe("serverless package", () => {
     });
     const filters = mapping?.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern));
     expect(filters).toEqual([
-      { eventName: ["INSERT", "MODIFY"], dynamodb: { NewImage: { itemType: { S: ["image", "anomaly"] } } } },
+      { eventName: ["INSERT", "MODIFY"], dynamodb: { NewImage: { itemType: { S: ["image", "anomaly", "pointer"] } } } },
     ]);
     expect(resources.ImagesTable?.Properties.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
     expect(resources.ImagesTable?.Properties).toMatchObject({
@@ -81,6 +81,7 @@ describe("serverless package", () => {
       "AWS/Lambda/Errors",
       "AWS/SQS/ApproximateNumberOfMessagesVisible",
       "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
       "ImageSync/FailedScopes",
       "ImageSync/IncompleteScopes",
       "ImageSync/StaleScopes",
@@ -95,6 +96,26 @@ describe("serverless package", () => {
       "Sync Digest",
     ]);
     expect(resources.AlertEmailSubscription?.Condition).toBe("HasAlertEmail");
+  });
+
+  it("fans scope sweeps out through SQS to a worker with partial batch responses and a dead-letter queue", () => {
+    const worker = resources.SyncWorkerLambdaFunction?.Properties;
+    expect(worker).toMatchObject({ Timeout: 900, Handler: "dist/handlers/sync-worker.handler" });
+    const sqsMapping = ofType("AWS::Lambda::EventSourceMapping").find(([, r]) =>
+      JSON.stringify(r.Properties.EventSourceArn).includes("FanoutQueue"),
+    );
+    expect(sqsMapping?.[1].Properties).toMatchObject({
+      BatchSize: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    expect(resources.FanoutQueue?.Properties.VisibilityTimeout).toBeGreaterThan(900);
+    expect(resources.FanoutQueue?.Properties.RedrivePolicy.deadLetterTargetArn).toEqual({
+      "Fn::GetAtt": ["FanoutDeadLetterQueue", "Arn"],
+    });
+    expect(resources.SyncLambdaFunction?.Properties.Environment.Variables.FANOUT_QUEUE_URL).toEqual({
+      Ref: "FanoutQueue",
+    });
   });
 
   it("exports the table name and ARN, stream ARN, bus ARN and alert topic", () => {
@@ -153,9 +174,25 @@ describe("serverless package", () => {
     });
   });
 
+  it("lets the change function publish pointer parameters: PutParameter under /<stack>/latest/ only, STACK_NAME set", () => {
+    const statements: Json[] = resources.ChangesRole?.Properties.Policies.flatMap(
+      (p: Json) => p.PolicyDocument.Statement,
+    );
+    const ssm = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("ssm:")));
+    expect(ssm).toHaveLength(1);
+    expect(ssm[0]?.Action).toBe("ssm:PutParameter");
+    expect(JSON.stringify(ssm[0]?.Resource)).toContain(":parameter/image-sync-test/latest/*");
+    expect(resources.ChangesLambdaFunction?.Properties.Environment.Variables.STACK_NAME).toBe("image-sync-test");
+    // No other role writes parameters.
+    const others = ["SyncRole", "QueryRole"].flatMap((id) =>
+      resources[id]?.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement),
+    );
+    expect(others.flatMap((s: Json) => [s.Action].flat()).filter((a: string) => a.startsWith("ssm:Put"))).toEqual([]);
+  });
+
   it("scopes every IAM statement: no wildcard action, no wildcard table resource, PutEvents only on the bus", () => {
     const roles = ofType("AWS::IAM::Role");
-    expect(roles.map(([id]) => id).sort()).toEqual(["ChangesRole", "QueryRole", "SyncRole"]);
+    expect(roles.map(([id]) => id).sort()).toEqual(["ChangesRole", "QueryRole", "SyncRole", "SyncWorkerRole"]);
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
     const statements = roles.flatMap(([, r]) => r.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement));
     for (const s of statements) {
@@ -168,7 +205,12 @@ describe("serverless package", () => {
       expect(res).not.toBe('"*"');
       if (actions.some((a) => a.startsWith("dynamodb:"))) expect(res).not.toMatch(/table\/\*|index\/\*/);
       if (actions.includes("events:PutEvents")) expect(s.Resource).toEqual({ "Fn::GetAtt": ["ChangeEventBus", "Arn"] });
-      if (actions.some((a) => a.startsWith("ssm:"))) expect(res).toContain("parameter/image-sync/test/*");
+      // Reads of the configuration under /image-sync/<stage>/; writes of pointer parameters under /<stack>/latest/.
+      if (actions.some((a) => a.startsWith("ssm:Get"))) expect(res).toContain("parameter/image-sync/test/*");
+      if (actions.some((a) => a.startsWith("ssm:Put"))) {
+        expect(actions).toEqual(["ssm:PutParameter"]);
+        expect(s.Resource).toEqual({ "Fn::Sub": expect.stringMatching(/:parameter\/image-sync-test\/latest\/\*$/) });
+      }
     }
     const fns = ofType("AWS::Lambda::Function").map(([, r]) => r.Properties.Role);
     expect(fns).toEqual(
@@ -181,7 +223,7 @@ describe("serverless package", () => {
   });
 
   it("keeps each handler's zip under 1 MB", () => {
-    for (const name of ["sync", "changes", "query"]) {
+    for (const name of ["sync", "syncWorker", "changes", "query"]) {
       expect(statSync(join(root, ".serverless", `${name}.zip`)).size).toBeLessThan(1024 * 1024);
     }
   });

@@ -514,7 +514,10 @@ describe("drift", () => {
     const a = generateCatalogue([zenlayerDialect], 11, 0.05);
     const b = generateCatalogue([zenlayerDialect], 11, 0.05);
     expect(a).toEqual(b);
-    return Promise.all([startEmulator({ catalogue: a, dialects: [zenlayerDialect] }), startEmulator({ catalogue: b, dialects: [zenlayerDialect] })]).then(async ([x, y]) => {
+    return Promise.all([
+      startEmulator({ catalogue: a, dialects: [zenlayerDialect] }),
+      startEmulator({ catalogue: b, dialects: [zenlayerDialect] }),
+    ]).then(async ([x, y]) => {
       try {
         const rx = x.drift({ add: 3, remove: 3, touch: 3, unusable: 3, apis: ["zenlayer-vm"], seed: 99 });
         const ry = y.drift({ add: 3, remove: 3, touch: 3, unusable: 3, apis: ["zenlayer-vm"], seed: 99 });

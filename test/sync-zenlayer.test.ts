@@ -48,7 +48,9 @@ describe("sync of every Zenlayer dialect", () => {
     expect(first.scopes.every((s) => s.status === "complete" && s.baseline)).toBe(true);
     expect(first.scopes.reduce((n, s) => n + s.added, 0)).toBe(images);
     // New images are written in BatchWriteItem requests of 25 (the account lease keeps other runs out).
-    expect(first.scopes.reduce((n, s) => n + s.writes, 0)).toBe(first.scopes.reduce((n, s) => n + Math.ceil(s.added / 25), 0));
+    expect(first.scopes.reduce((n, s) => n + s.writes, 0)).toBe(
+      first.scopes.reduce((n, s) => n + Math.ceil(s.added / 25), 0),
+    );
     expect(store.stats.itemsWritten).toBe(images);
 
     const writesBefore = store.stats.writeRequests;

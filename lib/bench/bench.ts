@@ -193,7 +193,10 @@ async function naiveRun(config: SyncConfig, endpoint: string, tableName: string)
   let requests = 0;
   let writes = 0;
   const counting = {
-    send: (r: Parameters<typeof http.send>[0]) => (requests++, http.send(r)),
+    send: (r: Parameters<typeof http.send>[0]) => {
+      requests++;
+      return http.send(r);
+    },
     close: () => http.close(),
   };
   for (const account of config.accounts) {

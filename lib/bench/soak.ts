@@ -44,7 +44,7 @@ interface Target {
   scope: string;
 }
 
-function usable(emulator: Emulator, api: ApiId, record: Record<string, unknown>): boolean {
+function usable(api: ApiId, record: Record<string, unknown>): boolean {
   const module = DIALECTS.find((d) => d.apis.includes(api));
   return module?.isUsable ? module.isUsable(api, record) : true;
 }
@@ -250,7 +250,7 @@ async function main(): Promise<number> {
           const id = String(r.imageId ?? r.ImageId ?? r.unImgId);
           const img = stored.get(id);
           if (!img) violations.push(`run ${runs}: ${api} ${scope} ${id} listed but not stored`);
-          else if (img.state !== "active" && usable(emulator, api, r))
+          else if (img.state !== "active" && usable(api, r))
             violations.push(
               `run ${runs}: ${api} ${scope} ${id} usable but stored as ${img.state} (${img.deprecationReason})`,
             );

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { Anomaly, ChangeKind, StoredImage } from "../model.ts";
+import type { Anomaly, ChangeKind, Replacement, StoredImage } from "../model.ts";
 import { ANOMALY_ITEM, IMAGE_ITEM } from "../store/items.ts";
 import { alertLine } from "./alert.ts";
 import { ANOMALY_DETAIL_TYPE, type AnomalyDetail, type ChangeEvent, DETAIL_TYPES, type EventImage } from "./types.ts";
@@ -69,6 +69,7 @@ export function changeEvent(before: StoredImage | null, after: StoredImage): Cha
     osVersion: after.osVersion,
     imageType: after.imageType,
     reason,
+    replacement: kind === "deprecated" ? (after.replacement ?? null) : null,
     before: before ? toEventImage(before) : null,
     after: toEventImage(after),
     runId: after.lastChange.runId,
@@ -76,8 +77,15 @@ export function changeEvent(before: StoredImage | null, after: StoredImage): Cha
     message: "",
     digested: false,
   };
-  detail.message = alertLine(detail);
+  detail.message = alertLine(detail) + replacementText(detail.replacement);
   return { detailType: DETAIL_TYPES[kind], detail };
+}
+
+/** The alert line's answer to "what do I move to?", when there is one. */
+function replacementText(r: Replacement | null): string {
+  if (!r) return "";
+  const what = r.name ? `${r.name} (${r.imageId})` : r.imageId;
+  return `; replacement: ${what}, ${r.why === "same-version" ? "same version" : `next version ${r.osVersion ?? ""}`.trim()}`;
 }
 
 /** The "Sync Anomaly" event for a newly written anomaly item, else null. */

@@ -5,8 +5,9 @@ import { createHash } from "node:crypto";
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { Anomaly } from "../model.ts";
-import { anomalyItem, imageItem } from "../store/items.ts";
+import { anomalyItem, imageItem, pointerItem } from "../store/items.ts";
 import type { Change } from "../sync/diff.ts";
+import type { PointerWrite } from "../sync/pointers.ts";
 import type { StreamRecord } from "./change-event.ts";
 import type { Publisher } from "./publish.ts";
 import { type DeliveredEvent, EVENT_SOURCE } from "./types.ts";
@@ -25,6 +26,21 @@ export function streamRecordsFor(changes: readonly Change[]): StreamRecord[] {
         SequenceNumber: String(sequence).padStart(21, "0"),
         NewImage: marshall(imageItem(c.after), marshalOpts),
         ...(c.before ? { OldImage: marshall(imageItem(c.before), marshalOpts) } : {}),
+      },
+    };
+  });
+}
+
+/** The stream records DynamoDB would deliver for these pointer writes. */
+export function streamRecordsForPointers(writes: readonly PointerWrite[]): StreamRecord[] {
+  return writes.map((w) => {
+    sequence++;
+    return {
+      eventName: w.before ? "MODIFY" : "INSERT",
+      dynamodb: {
+        SequenceNumber: String(sequence).padStart(21, "0"),
+        NewImage: marshall(pointerItem(w.after), marshalOpts),
+        ...(w.before ? { OldImage: marshall(pointerItem(w.before), marshalOpts) } : {}),
       },
     };
   });

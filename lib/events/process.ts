@@ -1,21 +1,35 @@
-// The stream consumer's core: stream records -> change events (+ digests) -> publish (and, when asked,
-// the change history) -> batchItemFailures.
+// The stream consumer's core: stream records -> change events (+ digests) and latest-image moves -> publish
+// (and, when asked, the change history and the pointers' SSM parameters) -> batchItemFailures.
 // Processing is idempotent: the same change always yields the same eventId, so a retried batch only
 // re-sends what consumers can de-duplicate, and rewrites the same history items.
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+import type { LatestPointer } from "../model.ts";
 import { digest } from "./alert.ts";
 import { anomalyEventFromRecord, changeEventFromRecord, type StreamRecord } from "./change-event.ts";
 import { type HistoryWriter, historyEntry } from "./history.ts";
+import { movedPointerFromRecord, pointerEvent } from "./pointer-event.ts";
 import { entrySize, MAX_ENTRY_BYTES, type Publisher } from "./publish.ts";
-import { type AnomalyDetail, type ChangeEvent, DIGEST_DETAIL_TYPE, type DigestDetail, EVENT_SOURCE } from "./types.ts";
+import type { ParameterPublisher } from "./ssm-publish.ts";
+import {
+  type AnomalyDetail,
+  type ChangeEvent,
+  DIGEST_DETAIL_TYPE,
+  type DigestDetail,
+  EVENT_SOURCE,
+  type PointerDetail,
+} from "./types.ts";
 
 export interface BatchResult {
   batchItemFailures: Array<{ itemIdentifier: string }>;
   events: ChangeEvent[];
   digests: DigestDetail[];
   anomalies: AnomalyDetail[];
+  /** "Latest Image Changed" events (pointer moves after the baseline). */
+  pointerEvents: PointerDetail[];
   /** History entries stored (0 without a history writer). */
   recorded: number;
+  /** Pointer parameters written (0 without a parameter publisher). */
+  parameters: number;
 }
 
 export interface ProcessOptions {
@@ -24,6 +38,8 @@ export interface ProcessOptions {
   digestThreshold?: number;
   /** Records one history entry per change event; a record whose entry is not stored is reported failed. */
   history?: HistoryWriter;
+  /** Publishes each moved pointer (baseline moves included) as a parameter; a record not published is reported failed. */
+  parameters?: ParameterPublisher;
 }
 
 function toEntry(detailType: string, detail: object, time: string): PutEventsRequestEntry {
@@ -56,12 +72,20 @@ export async function processStreamRecords(
   const threshold = opts.digestThreshold ?? 25;
   const items: Array<{ seq: string; event: ChangeEvent }> = [];
   const anomalies: Array<{ seq: string; detailType: string; detail: AnomalyDetail }> = [];
+  const moves: Array<{ seq: string; pointer: LatestPointer }> = [];
+  const pointerEvents: Array<{ seq: string; detailType: string; detail: PointerDetail }> = [];
   for (const record of records) {
     const seq = record.dynamodb?.SequenceNumber ?? "";
     const event = changeEventFromRecord(record);
     if (event) items.push({ seq, event });
     const anomaly = event ? null : anomalyEventFromRecord(record);
     if (anomaly) anomalies.push({ seq, ...anomaly });
+    const pointer = event || anomaly ? null : movedPointerFromRecord(record);
+    if (pointer) {
+      moves.push({ seq, pointer });
+      const moved = pointerEvent(pointer);
+      if (moved) pointerEvents.push({ seq, ...moved });
+    }
   }
   const byRun = new Map<string, typeof items>();
   for (const item of items) {
@@ -89,13 +113,14 @@ export async function processStreamRecords(
       owners.push(list.map((i) => i.seq));
     }
   }
-  for (const a of anomalies) {
+  for (const a of [...anomalies, ...pointerEvents]) {
     entries.push(toEntry(a.detailType, a.detail, a.detail.detectedAt));
     owners.push([a.seq]);
   }
-  const [ok, stored] = await Promise.all([
+  const [ok, stored, published] = await Promise.all([
     entries.length ? opts.publish(entries) : Promise.resolve([] as boolean[]),
     recordHistory(opts.history, items),
+    publishParameters(opts.parameters, moves),
   ]);
   const failed = new Set<string>();
   ok.forEach((published, i) => {
@@ -104,13 +129,32 @@ export async function processStreamRecords(
   stored.forEach((done, i) => {
     if (!done) failed.add(items[i]?.seq ?? "");
   });
+  published.forEach((done, i) => {
+    if (!done) failed.add(moves[i]?.seq ?? "");
+  });
   return {
     batchItemFailures: [...failed].filter(Boolean).map((itemIdentifier) => ({ itemIdentifier })),
     events: items.map((i) => i.event),
     digests,
     anomalies: anomalies.map((a) => a.detail),
+    pointerEvents: pointerEvents.map((p) => p.detail),
     recorded: stored.filter(Boolean).length,
+    parameters: published.filter(Boolean).length,
   };
+}
+
+/** One parameter write per moved pointer, in stream order; a publisher that throws fails them all. */
+async function publishParameters(
+  parameters: ParameterPublisher | undefined,
+  moves: ReadonlyArray<{ pointer: LatestPointer }>,
+): Promise<boolean[]> {
+  if (!parameters || moves.length === 0) return [];
+  try {
+    const done = await parameters(moves.map((m) => m.pointer));
+    return moves.map((_, i) => done[i] === true);
+  } catch {
+    return moves.map(() => false);
+  }
 }
 
 /** One history entry per change event, in the events' order; a writer that throws fails them all. */

@@ -1,5 +1,5 @@
 // The change-event contract (documented by schema.json beside this file and in the README).
-import type { ApiId, ChangeKind, DeprecationReason, ProviderName, StoredImage } from "../model.ts";
+import type { ApiId, ChangeKind, DeprecationReason, ProviderName, Replacement, StoredImage } from "../model.ts";
 
 export const EVENT_SOURCE = "image-sync";
 
@@ -11,6 +11,7 @@ export const DETAIL_TYPES: Record<ChangeKind, string> = {
 };
 export const DIGEST_DETAIL_TYPE = "Sync Digest";
 export const ANOMALY_DETAIL_TYPE = "Sync Anomaly";
+export const POINTER_DETAIL_TYPE = "Latest Image Changed";
 
 /** A normalised image as carried in events: no raw record and no bookkeeping. */
 export type EventImage = Omit<StoredImage, "raw" | "contentHash" | "rev" | "lastChange">;
@@ -29,6 +30,8 @@ export interface ChangeDetail {
   osVersion: string | null;
   imageType: string | null;
   reason: DeprecationReason | null;
+  /** For a deprecation: the image to move to (same version, else the next higher one), or null when none. */
+  replacement: Replacement | null;
   before: EventImage | null;
   after: EventImage;
   runId: string;
@@ -54,7 +57,7 @@ export interface DigestDetail {
 }
 
 /** An event as EventBridge delivers it to a target (the shape of each line of `--events` output). */
-export interface DeliveredEvent<D = ChangeDetail | DigestDetail | AnomalyDetail> {
+export interface DeliveredEvent<D = ChangeDetail | DigestDetail | AnomalyDetail | PointerDetail> {
   version: "0";
   id: string;
   source: typeof EVENT_SOURCE;
@@ -78,5 +81,24 @@ export interface AnomalyDetail {
   wouldDeprecate: number;
   knownImages: number;
   sample: Array<{ imageId: string; name: string | null; reason: DeprecationReason | null }>;
+  message: string;
+}
+
+/** A latest-image pointer moved: the newest usable image of an OS family and version in a scope is another one. */
+export interface PointerDetail {
+  /** Stable for the same move: derived from account, scope, OS family, version and run. */
+  eventId: string;
+  account: string;
+  api: ApiId;
+  provider: ProviderName;
+  scope: string;
+  osFamily: string;
+  /** null for the family's images that state no version (the parameter's segment "any"). */
+  osVersion: string | null;
+  /** The image named before; null when the family and version had no pointer in this scope yet. */
+  previous: { imageId: string; name: string | null } | null;
+  current: { imageId: string; name: string | null; createdAt: string | null };
+  runId: string;
+  detectedAt: string;
   message: string;
 }

@@ -8,3 +8,4 @@ export { createQueryReader, type QueryReader, type QueryReaderOptions } from "./
 export { loadQuerySettings, type QuerySettings } from "./settings.ts";
 export { DEFAULT_STALE_AFTER_HOURS, scopeStatus } from "./status.ts";
 export type * from "./types.ts";
+export { type LatestPointer, type WhereQuery, whereLatest } from "./where.ts";

@@ -6,9 +6,10 @@
 //   anomaly       ANOMALY#<account>#<scope>   <runId>               -                                -   (TTL expiresAt)
 //   lease         LEASES                      <account>             -                                -
 //   history       HIST#<YYYY-MM-DD>           <detectedAt>#<eventId> -                               -   (TTL expiresAt)
+//   pointer       PTR#<account>#<scope>       <family>#<version key> -                               LATEST#<family> / <version key>#<account>#<scope>
 import type { PutCommandInput, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { HistoryEntry } from "../events/history.ts";
-import type { Anomaly, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
+import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 
 export const GSI_ACTIVE = "GSI1";
 export const GSI_OS = "GSI2";
@@ -17,6 +18,7 @@ export const SCOPE_ITEM = "scope";
 export const ANOMALY_ITEM = "anomaly";
 export const LEASE_PK = "LEASES";
 export const HISTORY_ITEM = "history";
+export const POINTER_ITEM = "pointer";
 /** Anomaly items expire (DynamoDB TTL) after this long; they exist to be streamed. */
 export const ANOMALY_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -205,4 +207,58 @@ export function historyDayQuery(tableName: string, day: string, fromIso?: string
     values[":to"] = toIso;
   }
   return { TableName: tableName, KeyConditionExpression: condition, ExpressionAttributeValues: values };
+}
+
+// Latest-image pointers: one item per account, scope, OS family and version, in the scope's own partition (the
+// sync reads a scope's pointers with one Query) and in GSI2 under LATEST#<family>, so that one Query lists the
+// latest image of a family in every scope of every account. The OS#<family> partitions of the images are apart.
+
+export const pointerPk = (account: string, scope: string): string => `PTR#${account}#${scope}`;
+/** A pointer's version segment: the version key, or "any" for images that state no version. */
+export const pointerVersionKey = (osVersion: string | null): string => versionKey(osVersion) || "any";
+export const pointerSk = (osFamily: string, osVersion: string | null): string =>
+  `${osFamily}#${pointerVersionKey(osVersion)}`;
+export const latestPk = (osFamily: string): string => `LATEST#${osFamily}`;
+
+export function pointerItem(pointer: LatestPointer): Record<string, unknown> {
+  const version = pointerVersionKey(pointer.osVersion);
+  return {
+    PK: pointerPk(pointer.account, pointer.scope),
+    SK: `${pointer.osFamily}#${version}`,
+    itemType: POINTER_ITEM,
+    ...pointer,
+    GSI2PK: latestPk(pointer.osFamily),
+    GSI2SK: `${version}#${pointer.account}#${pointer.scope}`,
+  };
+}
+
+export function pointerFromItem(item: Record<string, unknown>): LatestPointer {
+  const copy: Record<string, unknown> = { ...item };
+  for (const k of KEY_ATTRS) delete copy[k];
+  return copy as unknown as LatestPointer;
+}
+
+/** Like an image write: a new pointer must not exist yet; a known one must still be at the rev we read. */
+export function putPointerParams(
+  tableName: string,
+  pointer: LatestPointer,
+  previousRev: number | null,
+): PutCommandInput {
+  return previousRev === null
+    ? { TableName: tableName, Item: pointerItem(pointer), ConditionExpression: "attribute_not_exists(PK)" }
+    : {
+        TableName: tableName,
+        Item: pointerItem(pointer),
+        ConditionExpression: "#rev = :rev",
+        ExpressionAttributeNames: { "#rev": "rev" },
+        ExpressionAttributeValues: { ":rev": previousRev },
+      };
+}
+
+export function scopePointersQuery(tableName: string, key: Pick<ScopeKey, "account" | "scope">): QueryCommandInput {
+  return {
+    TableName: tableName,
+    KeyConditionExpression: "PK = :pk",
+    ExpressionAttributeValues: { ":pk": pointerPk(key.account, key.scope) },
+  };
 }

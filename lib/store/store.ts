@@ -18,8 +18,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { StoreError } from "../errors.ts";
 import type { HistoryEntry } from "../events/history.ts";
-import type { Anomaly, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
+import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 import type { Change } from "../sync/diff.ts";
+import type { PointerWrite } from "../sync/pointers.ts";
 import {
   acquireLeaseParams,
   anomalyItem,
@@ -29,9 +30,13 @@ import {
   imagePk,
   imageSk,
   LEASE_PK,
+  pointerFromItem,
+  pointerSk,
   putImageParams,
+  putPointerParams,
   STATUS_PK,
   scopeImagesQuery,
+  scopePointersQuery,
   statusesQuery,
   statusFromItem,
   statusItem,
@@ -98,6 +103,10 @@ export interface Store extends ItemReader {
   loadScope(key: Pick<ScopeKey, "account" | "scope">): Promise<Map<string, StoredImage>>;
   /** Applies changes (new images batched, known ones conditioned on their rev); returns the write requests made. */
   writeChanges(changes: readonly Change[]): Promise<number>;
+  /** A scope's latest-image pointers, by sort key (one Query). */
+  loadPointers(key: Pick<ScopeKey, "account" | "scope">): Promise<Map<string, LatestPointer>>;
+  /** Writes pointers, each conditioned on the rev read (or on not existing yet); returns the write requests made. */
+  writePointers(writes: readonly PointerWrite[]): Promise<number>;
   getImage(account: string, scope: string, imageId: string): Promise<StoredImage | undefined>;
   listImages(query: { account: string; scope?: string; all?: boolean }): Promise<StoredImage[]>;
   getScopeStatus(account: string, scope: string): Promise<ScopeStatus | undefined>;
@@ -238,6 +247,46 @@ export function createStore(opts: StoreOptions): Store {
       await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
       if (errors.length) throw errors[0];
       return counter.requests;
+    },
+    async loadPointers(key) {
+      const items = await queryAll(scopePointersQuery(tableName, key));
+      return new Map(
+        items.map((item) => {
+          const pointer = pointerFromItem(item);
+          return [pointerSk(pointer.osFamily, pointer.osVersion), pointer];
+        }),
+      );
+    },
+    async writePointers(writes) {
+      // A scope has a few dozen pointers at most, and a steady run writes none: one conditional PutItem each.
+      // Not counted in stats.itemsWritten, which counts image items.
+      let requests = 0;
+      let next = 0;
+      const errors: unknown[] = [];
+      const worker = async () => {
+        while (next < writes.length) {
+          const w = writes[next++] as PointerWrite;
+          stats.writeRequests++;
+          requests++;
+          try {
+            await doc.send(new PutCommand(putPointerParams(tableName, w.after, w.before ? w.before.rev : null)));
+          } catch (e) {
+            const context = { account: w.after.account, scope: w.after.scope };
+            errors.push(
+              e instanceof ConditionalCheckFailedException
+                ? new StoreError(
+                    "CONCURRENT_MODIFICATION",
+                    `pointer ${w.after.osFamily} ${w.after.osVersion ?? "any"} changed in the table since it was read; not overwritten`,
+                    { cause: e, context },
+                  )
+                : storeError("write", e, context),
+            );
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, writes.length) }, worker));
+      if (errors.length) throw errors[0];
+      return requests;
     },
     async getImage(account, scope, imageId) {
       stats.readRequests++;

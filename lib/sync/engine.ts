@@ -20,6 +20,8 @@ import type { Store } from "../store/store.ts";
 import { type Change, diffScope } from "./diff.ts";
 import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
 import { Pacer } from "./pacer.ts";
+import { type PointerWrite, planPointers } from "./pointers.ts";
+import { applyChanges, withReplacements } from "./replacement.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
 import { sweepScope } from "./sweep.ts";
 
@@ -41,6 +43,10 @@ export interface ScopeReport {
   requests: number;
   /** DynamoDB image writes made for this scope. */
   writes: number;
+  /** Latest-image pointers that moved to another image (or were created); see lib/sync/pointers.ts. */
+  pointersMoved: number;
+  /** DynamoDB pointer writes made for this scope: moves, plus pointers marked stale or fresh again. */
+  pointerWrites: number;
   durationMs: number;
   error: { code: string; message: string; requestId?: string } | null;
 }
@@ -84,7 +90,11 @@ export interface SyncOptions {
   /** Called when the guard holds a mass deprecation (after the anomaly item is written). */
   onAnomaly?: (anomaly: Anomaly) => void | Promise<void>;
   /** Called with each complete scope's changes once they are written (or would be, in a dry run). */
-  onChanges?: (changes: readonly Change[], report: ScopeReport) => void | Promise<void>;
+  onChanges?: (
+    changes: readonly Change[],
+    report: ScopeReport,
+    pointers: readonly PointerWrite[],
+  ) => void | Promise<void>;
 }
 
 export function newRunId(nowMs: number): string {
@@ -166,6 +176,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     held: 0,
     requests: 0,
     writes: 0,
+    pointersMoved: 0,
+    pointerWrites: 0,
     durationMs: 0,
     error: null,
   });
@@ -285,6 +297,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       // Read what is stored while the provider is being swept: the read is hidden behind the sweep.
       const storedEarly = opts.store.loadScope({ account: account.name, scope });
       storedEarly.catch(() => undefined); // awaited below; a failed sweep must not leave it unhandled
+      const pointersEarly = opts.store.loadPointers({ account: account.name, scope });
+      pointersEarly.catch(() => undefined);
       const sweep = await sweepScope(
         adapter,
         scope,
@@ -317,6 +331,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       // A concurrent writer makes a conditional write fail: re-read, re-diff and write again, once.
       for (let attempt = 1; ; attempt++) {
         const stored = attempt === 1 ? await storedEarly : await opts.store.loadScope({ account: account.name, scope });
+        const storedPointers =
+          attempt === 1 ? await pointersEarly : await opts.store.loadPointers({ account: account.name, scope });
         const nowIso = new Date(now()).toISOString();
         const diff = diffScope({ key, stored, fetched, baseline, now: nowIso, runId });
         const guarded = guardDeprecations({
@@ -331,12 +347,27 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
             ([part, n]) => n > 0 && sweep.partCounts[part] === 0,
           ),
         });
+        // Deprecated images carry their replacement, chosen from the scope as it stands after this run (held
+        // deprecations are not applied, so they neither get one nor move a pointer).
+        const apply = withReplacements(stored, guarded.apply);
+        const pointers = planPointers({
+          key,
+          images: applyChanges(stored, apply).values(),
+          stored: storedPointers,
+          baseline,
+          now: nowIso,
+          runId,
+        });
         for (const k of ["added", "updated", "deprecated", "restored"] as const) report[k] = 0;
-        for (const c of guarded.apply) report[c.kind]++;
+        for (const c of apply) report[c.kind]++;
         report.unchanged = diff.unchanged;
         report.held = guarded.heldChanges.length;
+        report.pointersMoved = pointers.filter((p) => p.moved).length;
         try {
-          if (!dryRun) report.writes += await opts.store.writeChanges(guarded.apply);
+          // Images first: a pointer never names an image the table does not hold yet. Should the pointer writes
+          // fail, the next run computes them again from the stored images.
+          if (!dryRun) report.writes += await opts.store.writeChanges(apply);
+          if (!dryRun) report.pointerWrites += await opts.store.writePointers(pointers);
         } catch (e) {
           if (attempt < 2 && asImageSyncError(e).code === "CONCURRENT_MODIFICATION") {
             scopeLog.warn("concurrent writer detected: re-reading and re-diffing");
@@ -368,7 +399,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         const counts = guarded.held ? (previous?.counts ?? diff.counts) : diff.counts;
         const partCounts = guarded.held ? (previous?.partCounts ?? sweep.partCounts) : sweep.partCounts;
         await finish("complete", null, { counts, heldDeprecations: guarded.held, partCounts });
-        await opts.onChanges?.(guarded.apply, report);
+        await opts.onChanges?.(apply, report, pointers);
         return;
       }
     } catch (e) {

@@ -2,6 +2,7 @@
 import type { SyncConfig } from "../../lib/config.ts";
 import { demoConfig } from "../../lib/emulator/demo.ts";
 import { type Emulator, type EmulatorOptions, startEmulator } from "../../lib/emulator/index.ts";
+import { createLogger } from "../../lib/log.ts";
 import type { ApiId } from "../../lib/model.ts";
 import { createHttpClient, type HttpClient } from "../../lib/providers/http.ts";
 import { type LocalDynamo, startLocalDynamo } from "../../lib/store/local.ts";
@@ -9,6 +10,8 @@ import { createStore, type Store } from "../../lib/store/store.ts";
 import { runSync, type SyncOptions, type SyncReport } from "../../lib/sync/engine.ts";
 
 let tableCounter = 0;
+/** Tests assert on reports; the engine's warnings would only clutter their output. */
+const quiet = createLogger({ write: () => {} });
 
 export interface Stack {
   emulator: Emulator;
@@ -46,7 +49,7 @@ export async function startStack(emulatorOptions: EmulatorOptions = {}): Promise
       return { accounts: cfg.accounts.map((a) => ({ ...a, ...(patch ? patch(a) : {}) })) } as SyncConfig;
     },
     sync: (config, extra = {}) =>
-      runSync({ config, store: extra.store ?? store, http, scopeConcurrency: 4, ...fastRetry, ...extra }),
+      runSync({ config, store: extra.store ?? store, http, scopeConcurrency: 4, log: quiet, ...fastRetry, ...extra }),
     freshStore: makeStore,
     close: async () => {
       await http.close();

@@ -161,7 +161,11 @@ describe("sync of every Zenlayer dialect", () => {
     });
     const r = await stack.sync(config, { store });
     expect(r.scopes[0]).toMatchObject({ status: "complete", deprecated: 1, added: 0 });
-    expect((await store.getImage("zenlayer-zec", "asia-east-1a", removedId))?.deprecationReason).toBe("missing");
+    const removed = await store.getImage("zenlayer-zec", "asia-east-1a", removedId);
+    expect(removed).toMatchObject({ deprecationReason: "missing", state: "deprecated", available: false, rev: 2 });
+    // Deprecated in place (the sync reads images back without their raw record): the raw record is kept.
+    expect(removed?.raw.imageId).toBe(removedId);
+    expect(removed?.name).toBeTruthy();
     expect((await store.getImage("zenlayer-zec", "asia-east-1a", shiftedId))?.state).toBe("active");
   });
 

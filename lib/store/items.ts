@@ -7,7 +7,7 @@
 //   lease         LEASES                      <account>             -                                -
 //   history       HIST#<YYYY-MM-DD>           <detectedAt>#<eventId> -                               -   (TTL expiresAt)
 //   pointer       PTR#<account>#<scope>       <family>#<version key> -                               LATEST#<family> / <version key>#<account>#<scope>
-import type { PutCommandInput, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { PutCommandInput, QueryCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 
@@ -55,6 +55,78 @@ export function imageItem(image: StoredImage): Record<string, unknown> {
     item.GSI2SK = `${versionKey(image.osVersion)}#${image.createdAt ?? ""}#${image.account}#${image.scope}#${image.imageId}`;
   }
   return item;
+}
+
+/**
+ * What the sync reads back to diff against: every attribute of an image but its raw provider record, which
+ * is most of an item's size and which the diff never needs (the content hash covers it).
+ */
+export const SYNC_READ_ATTRIBUTES = [
+  "imageId",
+  "name",
+  "description",
+  "osType",
+  "osFamily",
+  "osVersion",
+  "architecture",
+  "imageType",
+  "status",
+  "available",
+  "sizeGiB",
+  "createdAt",
+  "account",
+  "api",
+  "provider",
+  "scope",
+  "state",
+  "firstSeenAt",
+  "lastChangedAt",
+  "deprecatedAt",
+  "deprecationReason",
+  "contentHash",
+  "rev",
+  "lastChange",
+  "replacement",
+] as const;
+
+export function scopeIndexQuery(tableName: string, key: Pick<ScopeKey, "account" | "scope">): QueryCommandInput {
+  const names = Object.fromEntries(SYNC_READ_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
+  return {
+    ...scopeImagesQuery(tableName, key, false),
+    ProjectionExpression: Object.keys(names).join(", "),
+    ExpressionAttributeNames: names,
+  };
+}
+
+/**
+ * A conditional UpdateItem for a change built from a stored image read without its raw record (an image
+ * deprecated because it is missing): every attribute but the raw record is set, the rest of the item kept.
+ */
+export function updateImageParams(tableName: string, image: StoredImage, previousRev: number): UpdateCommandInput {
+  const item = imageItem(image);
+  const names: Record<string, string> = { "#rev": "rev" };
+  const values: Record<string, unknown> = { ":prevRev": previousRev };
+  const sets: string[] = [];
+  let i = 0;
+  for (const [k, v] of Object.entries(item)) {
+    if (k === "PK" || k === "SK" || k === "raw" || v === undefined) continue;
+    names[`#u${i}`] = k;
+    values[`:u${i}`] = v;
+    sets.push(`#u${i} = :u${i}`);
+    i++;
+  }
+  const removes = ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"].filter((k) => !(k in item));
+  removes.forEach((k, j) => {
+    names[`#r${j}`] = k;
+  });
+  return {
+    TableName: tableName,
+    Key: { PK: item.PK, SK: item.SK },
+    UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.map((_, j) => `#r${j}`).join(", ")}` : ""}`,
+    ConditionExpression: "#rev = :prevRev",
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }
 
 export function imageFromItem(item: Record<string, unknown>): StoredImage {

@@ -15,6 +15,7 @@ import {
   paginateQuery,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { StoreError } from "../errors.ts";
 import type { HistoryEntry } from "../events/history.ts";
@@ -36,11 +37,13 @@ import {
   putPointerParams,
   STATUS_PK,
   scopeImagesQuery,
+  scopeIndexQuery,
   scopePointersQuery,
   statusesQuery,
   statusFromItem,
   statusItem,
   statusSk,
+  updateImageParams,
 } from "./items.ts";
 import { tableDefinition } from "./table.ts";
 
@@ -100,6 +103,7 @@ export function createItemReader(doc: DynamoDBDocumentClient, tableName: string,
 export interface Store extends ItemReader {
   readonly tableName: string;
   readonly stats: StoreStats;
+  /** The scope's images as the sync diffs them: every attribute but `raw` (see SYNC_READ_ATTRIBUTES). */
   loadScope(key: Pick<ScopeKey, "account" | "scope">): Promise<Map<string, StoredImage>>;
   /** Applies changes (new images batched, known ones conditioned on their rev); returns the write requests made. */
   writeChanges(changes: readonly Change[]): Promise<number>;
@@ -190,11 +194,17 @@ export function createStore(opts: StoreOptions): Store {
   }
 
   async function writeOne(change: Change, counter: { requests: number }): Promise<void> {
-    const params = putImageParams(tableName, change.after, change.before ? change.before.rev : null);
+    // A change built without the raw record (read back without it) updates the item in place and keeps it.
+    const partial = change.after.raw === undefined && change.before !== null;
     stats.writeRequests++;
     counter.requests++;
     try {
-      await doc.send(new PutCommand(params));
+      if (partial)
+        await doc.send(new UpdateCommand(updateImageParams(tableName, change.after, change.before?.rev ?? 0)));
+      else
+        await doc.send(
+          new PutCommand(putImageParams(tableName, change.after, change.before ? change.before.rev : null)),
+        );
       stats.itemsWritten++;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) {
@@ -216,7 +226,7 @@ export function createStore(opts: StoreOptions): Store {
     getItem: reader.getItem,
     queryPage: reader.queryPage,
     async loadScope(key) {
-      const items = await queryAll(scopeImagesQuery(tableName, key, false));
+      const items = await queryAll(scopeIndexQuery(tableName, key));
       return new Map(items.map((item) => [String(item.imageId), imageFromItem(item)]));
     },
     async writeChanges(changes) {

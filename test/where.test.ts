@@ -11,6 +11,7 @@ import {
   type WhereQuery,
   whereLatest,
 } from "../lib/query/index.ts";
+import { handleQuery } from "../lib/query/invoke.ts";
 import { versionKey } from "../lib/store/items.ts";
 import type { Store } from "../lib/store/store.ts";
 import { type Stack, startStack } from "./helpers/stack.ts";
@@ -128,6 +129,15 @@ describe("whereLatest", () => {
       stale: false,
     });
     expect(page.items[0]).not.toHaveProperty("GSI2PK");
+  });
+
+  it("is served by the query Lambda's where action too", async () => {
+    const viaLambda = await handleQuery({ action: "where", osFamily: "fedora" }, { reader: store, staleAfterHours: 6 });
+    const direct = await whereLatest(store, { osFamily: "fedora" });
+    expect("pointers" in viaLambda && viaLambda.pointers).toEqual(direct.items);
+    expect(await handleQuery({ action: "where" }, { reader: store, staleAfterHours: 6 })).toEqual({
+      error: { code: "INVALID_QUERY", message: "osFamily is required" },
+    });
   });
 
   it("narrows to a version by whole parts; the family is read case-insensitively", async () => {

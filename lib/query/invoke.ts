@@ -9,6 +9,7 @@ import { QueryError } from "./errors.ts";
 import { latestImage } from "./images.ts";
 import { scopeStatus } from "./status.ts";
 import type { ScopeFreshness } from "./types.ts";
+import { type LatestPointer, whereLatest } from "./where.ts";
 
 export type QueryEvent =
   | {
@@ -34,12 +35,14 @@ export type QueryEvent =
       limit?: number;
       pageToken?: string;
     }
-  | { action: "status"; staleAfterHours?: number; account?: string };
+  | { action: "status"; staleAfterHours?: number; account?: string }
+  | { action: "where"; osFamily: string; osVersion?: string; limit?: number; pageToken?: string };
 
 export type QueryResult =
   | { image: StoredImage | null }
   | { changes: HistoryEntry[]; nextPageToken?: string }
   | { scopes: ScopeFreshness[]; stale: number; staleAfterHours: number }
+  | { pointers: LatestPointer[]; nextPageToken?: string }
   | { error: { code: string; message: string } };
 
 export interface QueryDeps {
@@ -75,6 +78,12 @@ const PARAMS: Record<
     pageToken: { kind: "string" },
   },
   status: { staleAfterHours: { kind: "number" }, account: { kind: "string" } },
+  where: {
+    osFamily: { kind: "string", required: true },
+    osVersion: { kind: "string" },
+    limit: { kind: "number" },
+    pageToken: { kind: "string" },
+  },
 };
 
 /** The event's parameters, checked: known action, no unknown key (a typo would silently widen a query), types. */
@@ -133,6 +142,14 @@ export async function handleQuery(event: unknown, deps: QueryDeps): Promise<Quer
           ...(q.account ? { account: q.account } : {}),
         });
         return { scopes, stale: scopes.filter((s) => s.stale).length, staleAfterHours };
+      }
+      case "where": {
+        const page = await whereLatest(
+          deps.reader,
+          { osFamily: q.osFamily, ...(q.osVersion ? { osVersion: q.osVersion } : {}) },
+          { ...(q.limit ? { limit: q.limit } : {}), ...(q.pageToken ? { pageToken: q.pageToken } : {}) },
+        );
+        return { pointers: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
       }
     }
   } catch (e) {

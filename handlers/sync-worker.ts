@@ -6,8 +6,8 @@ import { loadLambdaSettings } from "../lib/config.ts";
 import { createLogger, secretsOf } from "../lib/log.ts";
 import { createHttpClient } from "../lib/providers/http.ts";
 import { createStore } from "../lib/store/store.ts";
+import { type BatchMessage, configForBatch } from "../lib/sync/batch.ts";
 import { runSync } from "../lib/sync/engine.ts";
-import { type BatchMessage, configForBatch } from "../lib/sync/fanout.ts";
 import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
 
 // The SSM client is loaded only when the config refers to SSM: most of a cold start is module evaluation.

@@ -2,19 +2,17 @@
 // run plans batches (lib/sync/plan.ts) and queues them; workers (handlers/sync-worker.ts) sweep one batch
 // each with the same engine, completeness checks, lease (per batch) and stream-driven events.
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { AccountConfig, SyncConfig } from "../config.ts";
+import type { SyncConfig } from "../config.ts";
 import { asImageSyncError, ImageSyncError } from "../errors.ts";
 import type { ApiId } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
 import { ADAPTERS } from "../providers/index.ts";
 import type { Store } from "../store/store.ts";
-import { type Batch, type Plan, type PlanOptions, planSweeps } from "./plan.ts";
+import type { BatchMessage } from "./batch.ts";
+import { type Plan, type PlanOptions, planSweeps } from "./plan.ts";
 import { DEFAULT_RETRY, realRetryDeps, withRetry } from "./retry.ts";
 
-export interface BatchMessage {
-  runId: string;
-  batch: Batch;
-}
+export type { BatchMessage } from "./batch.ts";
 
 const PAGE: Record<ApiId, number | null> = {
   "zenlayer-bmc": null,
@@ -91,16 +89,4 @@ export async function enqueueBatches(sqs: SQSClient, queueUrl: string, runId: st
     sent += chunk.length;
   }
   return sent;
-}
-
-/** The config a worker sweeps: the batch's account, limited to the batch's scopes. */
-export function configForBatch(config: SyncConfig, batch: Batch): SyncConfig {
-  const account = config.accounts.find((a) => a.name === batch.account);
-  if (!account)
-    throw new ImageSyncError(
-      "FANOUT_UNKNOWN_ACCOUNT",
-      `batch ${batch.id} names account ${batch.account}, not in the config`,
-    );
-  const limited: AccountConfig = { ...account, scopes: batch.scopes };
-  return { accounts: [limited] };
 }

@@ -41,7 +41,7 @@ export interface ScopeReport {
   held: number;
   /** Provider HTTP requests made for this scope (retries included). */
   requests: number;
-  /** DynamoDB image writes made for this scope. */
+  /** DynamoDB write requests for this scope's images (new images go 25 to a BatchWriteItem). */
   writes: number;
   /** Latest-image pointers that moved to another image (or were created); see lib/sync/pointers.ts. */
   pointersMoved: number;

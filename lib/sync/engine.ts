@@ -23,6 +23,7 @@ import { Pacer } from "./pacer.ts";
 import { type PointerWrite, planPointers } from "./pointers.ts";
 import { applyChanges, withReplacements } from "./replacement.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
+import { WeightedSemaphore } from "./semaphore.ts";
 import { sweepScope } from "./sweep.ts";
 
 export interface ScopeReport {
@@ -73,6 +74,8 @@ export interface SyncOptions {
   retryDeps?: RetryDeps;
   /** Scopes swept at once across all accounts. */
   scopeConcurrency?: number;
+  /** Images the scopes in progress may hold at once (a scope larger than this runs alone). */
+  memoryBudgetImages?: number;
   /** Pages of one listing in flight at once (paced by the scope's rate limit). */
   pageConcurrency?: number;
   /** Requests per second per scope for providers that publish no limit (Zenlayer). */
@@ -158,6 +161,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const guard = opts.guard ?? DEFAULT_GUARD;
   const leaseMs = opts.leaseMs ?? 16 * 60_000;
   const leaseKey = opts.leaseKey ?? ((account: AccountConfig) => account.name);
+  const memory = new WeightedSemaphore(opts.memoryBudgetImages ?? 40_000);
   const dryRun = opts.dryRun ?? false;
   const reports: ScopeReport[] = [];
 
@@ -293,6 +297,10 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const adapter = makeAdapter(account, counter);
     const rps = account.requestsPerSecond ?? adapter.defaultRequestsPerSecond ?? opts.defaultRequestsPerSecond ?? 20;
     const pacer = new Pacer(rps, now);
+    // Memory: a scope holds its stored images and its sweep at once. A known scope reserves its last size
+    // before reading; a new one reserves once its first page tells how big it is.
+    const known = previous ? previous.counts.active + previous.counts.deprecated : 0;
+    let release: (() => void) | undefined = known > 0 ? await memory.acquire(known) : undefined;
     try {
       // Read what is stored while the provider is being swept: the read is hidden behind the sweep.
       const storedEarly = opts.store.loadScope({ account: account.name, scope });
@@ -313,6 +321,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
             (err, delayMs) => scopeLog.warn("retrying", { code: err.code, delayMs, page: query.pageNumber }),
           ),
         opts.pageConcurrency ?? 4,
+        async (total) => {
+          release ??= await memory.acquire(total * adapter.parts(scope).length);
+        },
       );
       report.fetched = sweep.images.length;
       if (!sweep.complete) {
@@ -406,6 +417,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       const err = asImageSyncError(e, { account: account.name, api: account.api, scope });
       scopeLog.error("scope failed: nothing deprecated", { error: err.describe() });
       await finish("failed", err);
+    } finally {
+      release?.();
     }
   }
 

@@ -27,6 +27,7 @@ async function sweepPart(
   part: string,
   fetch: FetchPage,
   concurrency: number,
+  onSize: (total: number) => Promise<void>,
 ): Promise<PartResult> {
   const images = new Map<string, FetchedImage>();
   const pageSize = adapter.maxPageSize;
@@ -45,6 +46,8 @@ async function sweepPart(
   const totals = new Set([firstTotal]);
   for (const image of first.images) images.set(image.imageId, image);
   const pages = Math.max(1, Math.ceil(firstTotal / pageSize));
+  // The caller may wait here for memory: it now knows how big the listing is, and holds only one page.
+  await onSize(firstTotal);
   let next = 2;
   const worker = async () => {
     while (next <= pages) {
@@ -71,12 +74,14 @@ export async function sweepScope(
   fetch: FetchPage,
   /** Pages in flight at once after the first. */
   concurrency = 1,
+  /** Told each listing's size after its first page, before the rest is fetched. */
+  onSize: (total: number) => Promise<void> = async () => {},
 ): Promise<SweepResult> {
   const all = new Map<string, FetchedImage>();
   const partCounts: Record<string, number> = {};
   for (const part of adapter.parts(scope)) {
-    let result = await sweepPart(adapter, scope, part, fetch, concurrency);
-    if (!result.consistent) result = await sweepPart(adapter, scope, part, fetch, concurrency);
+    let result = await sweepPart(adapter, scope, part, fetch, concurrency, onSize);
+    if (!result.consistent) result = await sweepPart(adapter, scope, part, fetch, concurrency, onSize);
     if (!result.consistent) {
       const where = part ? ` (listing ${part})` : "";
       return {

@@ -15,25 +15,15 @@ import { DIALECTS } from "../emulator/dialects.ts";
 import { type Catalogue, DEMO_CREDENTIALS, generateCatalogue, startEmulator } from "../emulator/index.ts";
 import type { ApiId } from "../model.ts";
 import { createHttpClient } from "../providers/http.ts";
-import { ADAPTERS } from "../providers/index.ts";
+import { ADAPTERS, API_LIMITS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
 import { startLocalDynamo } from "../store/local.ts";
 import { createStore } from "../store/store.ts";
 import { runSync, type SyncReport } from "../sync/engine.ts";
 import { formatDuration, renderTable } from "../sync/summary.ts";
 
 const LATENCY_MS = 50;
-const ZENLAYER_RPS = 20;
-const TENCENT_RPS = 40;
 const SCOPE_CONCURRENCY = 8;
-const MAX_PAGE: Record<ApiId, number | null> = {
-  "zenlayer-bmc": null,
-  "zenlayer-zec": 1000,
-  "zenlayer-vm": 1000,
-  "tencent-cvm": 100,
-  "tencent-image-v2": 100,
-  "tencent-cvm-v2": 100,
-};
-const rpsOf = (api: ApiId) => (api.startsWith("tencent") ? TENCENT_RPS : ZENLAYER_RPS);
+const rpsOf = (api: ApiId) => API_LIMITS[api].requestsPerSecond;
 
 /** The demo catalogue at `scale`, each scope replicated `replicas` times under new names: many scopes. */
 function benchCatalogue(scale: number, replicas: number): Catalogue {
@@ -63,7 +53,7 @@ function partsOf(api: ApiId, records: Record<string, unknown>[]): number[] {
 function minimumRequests(catalogue: Catalogue): { total: number; perScope: Array<{ api: ApiId; requests: number }> } {
   const perScope: Array<{ api: ApiId; requests: number }> = [];
   for (const [api, scopes] of catalogue) {
-    const size = MAX_PAGE[api];
+    const size = API_LIMITS[api].maxPageSize;
     for (const records of scopes.values()) {
       const requests = partsOf(api, records).reduce(
         (n, k) => n + (size === null ? 1 : Math.max(1, Math.ceil(k / size))),
@@ -273,7 +263,7 @@ async function benchSize(scale: number, replicas: number, baselineMaxImages: num
       store,
       http,
       scopeConcurrency: SCOPE_CONCURRENCY,
-      defaultRequestsPerSecond: ZENLAYER_RPS,
+      defaultRequestsPerSecond: DEFAULT_REQUESTS_PER_SECOND,
     });
     const wallMs = performance.now() - t0;
     const peakRssMiB = sampler.stop();
@@ -392,7 +382,7 @@ async function main(): Promise<void> {
     const summary = {
       quick: !!values.quick,
       latencyMs: LATENCY_MS,
-      rateLimits: { zenlayerRps: ZENLAYER_RPS, tencentRps: TENCENT_RPS },
+      rateLimits: { zenlayerRps: DEFAULT_REQUESTS_PER_SECOND, tencentRps: API_LIMITS["tencent-cvm"].requestsPerSecond },
       scopeConcurrency: SCOPE_CONCURRENCY,
       requestsVsMinimum: Math.max(...figures.map((f) => f.requestsVsMinimum)),
       steadyWritesPerScope: Math.max(...figures.map((f) => f.steadyWritesPerScope)),

@@ -14,7 +14,7 @@ import {
   type ScopeStatus,
 } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
-import { ADAPTERS } from "../providers/index.ts";
+import { ADAPTERS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
 import type { AdapterFactory, ProviderAdapter } from "../providers/types.ts";
 import type { Store } from "../store/store.ts";
 import { type Change, diffScope } from "./diff.ts";
@@ -295,7 +295,11 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     }
 
     const adapter = makeAdapter(account, counter);
-    const rps = account.requestsPerSecond ?? adapter.defaultRequestsPerSecond ?? opts.defaultRequestsPerSecond ?? 20;
+    const rps =
+      account.requestsPerSecond ??
+      adapter.defaultRequestsPerSecond ??
+      opts.defaultRequestsPerSecond ??
+      DEFAULT_REQUESTS_PER_SECOND;
     const pacer = new Pacer(rps, now);
     // Memory: a scope holds its stored images and its sweep at once. A known scope reserves its last size
     // before reading; a new one reserves once its first page tells how big it is.

@@ -6,22 +6,13 @@ import type { SyncConfig } from "../config.ts";
 import { asImageSyncError, ImageSyncError } from "../errors.ts";
 import type { ApiId } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
-import { ADAPTERS } from "../providers/index.ts";
+import { ADAPTERS, API_LIMITS } from "../providers/index.ts";
 import type { Store } from "../store/store.ts";
 import type { BatchMessage } from "./batch.ts";
 import { type Plan, type PlanOptions, planSweeps } from "./plan.ts";
 import { DEFAULT_RETRY, realRetryDeps, withRetry } from "./retry.ts";
 
 export type { BatchMessage } from "./batch.ts";
-
-const PAGE: Record<ApiId, number | null> = {
-  "zenlayer-bmc": null,
-  "zenlayer-zec": 1000,
-  "zenlayer-vm": 1000,
-  "tencent-cvm": 100,
-  "tencent-image-v2": 100,
-  "tencent-cvm-v2": 100,
-};
 
 /**
  * Planning defaults. Store time per image is between what the benchmark measured on dynalite (about 1 ms
@@ -34,9 +25,9 @@ export function defaultPlanOptions(budgetSeconds: number, workerConcurrency: num
     pageConcurrency: 4,
     scopeConcurrency: 4,
     workerConcurrency,
-    requestsPerSecond: (api) => (api.startsWith("tencent") ? 40 : 20),
-    maxPageSize: (api) => PAGE[api],
-    parts: (api) => (api === "tencent-cvm-v2" ? 4 : 1),
+    requestsPerSecond: (api) => API_LIMITS[api].requestsPerSecond,
+    maxPageSize: (api) => API_LIMITS[api].maxPageSize,
+    parts: (api) => API_LIMITS[api].parts,
     storeSecondsPerImage: 0.0005,
     scopeOverheadSeconds: 0.05,
   };

@@ -143,6 +143,8 @@ export interface ScopeStatus extends ScopeKey {
   partCounts?: Record<string, number>;
   /** Deprecations held by the mass-deprecation guard, awaiting confirmation by the next complete sweep. */
   heldDeprecations?: { digest: string; count: number; since: string; runId: string } | null;
+  /** The manifest that describes the scope's stored images (lib/store/manifest.ts); absent while none is valid. */
+  manifest?: { runId: string; chunks: number; count: number } | null;
 }
 
 /** Written when the guard holds a mass deprecation; the stream turns it into one "Sync Anomaly" event. */

@@ -4,7 +4,8 @@
 //   image         IMG#<account>#<scope>       IMAGE#<imageId>       ACTIVE#<account>#<scope> / id    OS#<family> / <version key>#<createdAt>#...
 //   scope status  SCOPES                      <account>#<scope>     -                                -
 //   anomaly       ANOMALY#<account>#<scope>   <runId>               -                                -   (TTL expiresAt)
-//   lease         LEASES                      <account>             -                                -
+//   lease         LEASES                      <account or batch>    -                                -   (TTL expiresAt)
+//   manifest      MANIFEST#<account>#<scope>  CHUNK#<nnnn>          -                                -   (see manifest.ts)
 //   history       HIST#<YYYY-MM-DD>           <detectedAt>#<eventId> -                               -   (TTL expiresAt)
 //   pointer       PTR#<account>#<scope>       <family>#<version key> -                               LATEST#<family> / <version key>#<account>#<scope>
 import type { PutCommandInput, QueryCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
@@ -201,27 +202,109 @@ export function anomalyItem(a: Anomaly, nowMs: number): Record<string, unknown> 
   };
 }
 
-/** Takes the account's lease when it is free, lapsed, or already ours. */
+/** Lease items are kept this long after their last run (DynamoDB TTL): fan-out batch keys come and go. */
+export const LEASE_ITEM_TTL_SECONDS = 30 * 24 * 3600;
+
+/** Takes the lease when it is free, lapsed, or already ours; the last run's sweep record stays on the item. */
 export function acquireLeaseParams(
   tableName: string,
-  account: string,
+  key: string,
   owner: string,
   nowMs: number,
   ttlMs: number,
-): PutCommandInput {
+): UpdateCommandInput {
   return {
     TableName: tableName,
-    Item: {
-      PK: LEASE_PK,
-      SK: account,
-      itemType: "lease",
-      owner,
-      leaseUntil: nowMs + ttlMs,
-      expiresAt: Math.floor((nowMs + ttlMs) / 1000) + 3600,
-    },
-    ConditionExpression: "attribute_not_exists(PK) OR leaseUntil < :now OR #owner = :owner",
+    Key: { PK: LEASE_PK, SK: key },
+    UpdateExpression: "SET itemType = :type, #owner = :owner, leaseUntil = :until, expiresAt = :expires",
+    ConditionExpression: "attribute_not_exists(#owner) OR leaseUntil < :now OR #owner = :owner",
     ExpressionAttributeNames: { "#owner": "owner" },
-    ExpressionAttributeValues: { ":now": nowMs, ":owner": owner },
+    ExpressionAttributeValues: {
+      ":type": "lease",
+      ":owner": owner,
+      ":until": nowMs + ttlMs,
+      ":now": nowMs,
+      ":expires": Math.floor(nowMs / 1000) + LEASE_ITEM_TTL_SECONDS,
+    },
+  };
+}
+
+/**
+ * What a run records on its lease as it lets go: the scopes it swept completely and found unchanged, with the
+ * time of each sweep. Their status items are not rewritten (nothing about them changed but the time), which
+ * keeps a steady run at two writes per lease; readers fold the record into the statuses (mergeSweepRecords).
+ */
+export interface SweepRecord {
+  runId: string;
+  /** "<account>#<scope>" -> ISO time of the complete, unchanged sweep. */
+  scopes: Record<string, string>;
+}
+
+/** Lets the lease go (only if still ours), leaving the run's sweep record on the item. */
+export function releaseLeaseParams(
+  tableName: string,
+  key: string,
+  owner: string,
+  record: SweepRecord,
+  nowMs: number,
+): UpdateCommandInput {
+  return {
+    TableName: tableName,
+    Key: { PK: LEASE_PK, SK: key },
+    UpdateExpression: "REMOVE #owner, leaseUntil SET sweeps = :sweeps, expiresAt = :expires",
+    ConditionExpression: "#owner = :owner",
+    ExpressionAttributeNames: { "#owner": "owner" },
+    ExpressionAttributeValues: {
+      ":owner": owner,
+      ":sweeps": record,
+      ":expires": Math.floor(nowMs / 1000) + LEASE_ITEM_TTL_SECONDS,
+    },
+  };
+}
+
+export function leasesQuery(tableName: string): QueryCommandInput {
+  return { TableName: tableName, KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": LEASE_PK } };
+}
+
+/**
+ * Statuses as of the latest sweeps: a scope recorded on a lease as swept unchanged after its status item was
+ * last written counts as complete at that time (counts, baseline and manifest are the item's: unchanged).
+ */
+export function mergeSweepRecords(
+  statuses: readonly ScopeStatus[],
+  leaseItems: readonly Record<string, unknown>[],
+): ScopeStatus[] {
+  const latest = new Map<string, { at: string; runId: string }>();
+  for (const item of leaseItems) {
+    const record = item.sweeps as SweepRecord | undefined;
+    if (!record || typeof record !== "object" || !record.scopes) continue;
+    for (const [k, at] of Object.entries(record.scopes)) {
+      if (typeof at !== "string") continue;
+      const seen = latest.get(k);
+      if (!seen || at > seen.at) latest.set(k, { at, runId: String(record.runId) });
+    }
+  }
+  return statuses.map((s) => {
+    const swept = latest.get(statusSk(s.account, s.scope));
+    if (!swept || swept.at <= s.lastAttemptAt) return s;
+    return {
+      ...s,
+      lastRunId: swept.runId,
+      lastAttemptAt: swept.at,
+      lastOutcome: "complete",
+      lastCompleteAt: swept.at,
+      lastError: null,
+    };
+  });
+}
+
+/** Removes the scope's manifest reference (before its images change); the status item must exist. */
+export function clearManifestParams(tableName: string, key: Pick<ScopeKey, "account" | "scope">): UpdateCommandInput {
+  return {
+    TableName: tableName,
+    Key: { PK: STATUS_PK, SK: statusSk(key.account, key.scope) },
+    UpdateExpression: "REMOVE manifest",
+    ConditionExpression: "attribute_exists(PK)",
   };
 }
 

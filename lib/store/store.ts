@@ -8,7 +8,6 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
-  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -20,22 +19,26 @@ import {
 import { StoreError } from "../errors.ts";
 import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
-import type { Change } from "../sync/diff.ts";
+import type { Change, StoredDigest } from "../sync/diff.ts";
 import type { PointerWrite } from "../sync/pointers.ts";
 import {
   acquireLeaseParams,
   anomalyItem,
+  clearManifestParams,
   historyItem,
   imageFromItem,
   imageItem,
   imagePk,
   imageSk,
-  LEASE_PK,
+  leasesQuery,
+  mergeSweepRecords,
   pointerFromItem,
   pointerSk,
   putImageParams,
   putPointerParams,
+  releaseLeaseParams,
   STATUS_PK,
+  type SweepRecord,
   scopeImagesQuery,
   scopeIndexQuery,
   scopePointersQuery,
@@ -45,6 +48,14 @@ import {
   statusSk,
   updateImageParams,
 } from "./items.ts";
+import {
+  type Manifest,
+  type ManifestRef,
+  manifestFromItems,
+  manifestItems,
+  manifestPk,
+  manifestSk,
+} from "./manifest.ts";
 import { tableDefinition } from "./table.ts";
 
 export interface StoreStats {
@@ -121,7 +132,22 @@ export interface Store extends ItemReader {
   putHistory(entry: HistoryEntry, ttlSeconds: number): Promise<void>;
   /** Takes the account's sweep lease; false when another run holds it and it has not lapsed. */
   acquireLease(account: string, owner: string, nowMs: number, ttlMs: number): Promise<boolean>;
-  releaseLease(account: string, owner: string): Promise<void>;
+  /** Lets the lease go with the run's sweep record; false when it was no longer ours (record not kept). */
+  releaseLease(account: string, owner: string, record: SweepRecord, nowMs: number): Promise<boolean>;
+  /** The manifest the reference names, or null when its chunks do not make it up (one Query). */
+  loadManifest(key: Pick<ScopeKey, "account" | "scope">, ref: ManifestRef): Promise<Manifest | null>;
+  /**
+   * Writes the scope's status naming a new manifest of its digests, together with that manifest's chunks
+   * (chunks beyond it, up to `previousChunks`, are deleted): one BatchWriteItem for up to 24 chunks. The
+   * writes may land in any order, or some not at all: a status naming chunks that are not all there finds
+   * no manifest (loadManifest gives null). Returns the reference and the write requests made.
+   */
+  commitScope(
+    status: ScopeStatus,
+    manifest: { runId: string; digests: Iterable<[string, StoredDigest]>; previousChunks: number },
+  ): Promise<{ ref: ManifestRef; requests: number }>;
+  /** Removes the manifest reference from the scope's status (before its images change); one write. */
+  clearManifest(key: Pick<ScopeKey, "account" | "scope">): Promise<void>;
   /** Creates the table when it is missing (local endpoints only). */
   ensureTable(): Promise<void>;
   close(): void;
@@ -164,19 +190,20 @@ export function createStore(opts: StoreOptions): Store {
     return items;
   }
 
-  /** One BatchWriteItem of new images; unprocessed items are resent with backoff, then it fails. */
-  async function writeBatch(batch: readonly Change[], counter: { requests: number }): Promise<void> {
-    let pending = batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } }));
+  /** One BatchWriteItem (25 requests at most); unprocessed requests are resent with backoff, then it fails. */
+  async function batchWrite(
+    requests: Record<string, unknown>[],
+    counter: { requests: number },
+    context: { account?: string; scope?: string },
+    what: string,
+  ): Promise<void> {
+    let pending = requests;
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > BATCH_ATTEMPTS) {
-        const first = batch[0]?.after;
         throw new StoreError(
           "UNPROCESSED_ITEMS",
-          `${pending.length} new images still unprocessed after ${BATCH_ATTEMPTS} attempts`,
-          {
-            retryable: true,
-            context: { account: first?.account, scope: first?.scope },
-          },
+          `${pending.length} ${what} still unprocessed after ${BATCH_ATTEMPTS} attempts`,
+          { retryable: true, context },
         );
       }
       if (attempt > 1) await sleep(Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
@@ -186,10 +213,21 @@ export function createStore(opts: StoreOptions): Store {
         const out = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
         pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
       } catch (e) {
-        const err = storeError("batch write", e, { account: batch[0]?.after.account, scope: batch[0]?.after.scope });
+        const err = storeError("batch write", e, context);
         if (!err.retryable) throw err;
       }
     }
+  }
+
+  /** One BatchWriteItem of new images. */
+  async function writeBatch(batch: readonly Change[], counter: { requests: number }): Promise<void> {
+    const first = batch[0]?.after;
+    await batchWrite(
+      batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } })),
+      counter,
+      { account: first?.account, scope: first?.scope },
+      "new images",
+    );
     stats.itemsWritten += batch.length;
   }
 
@@ -326,9 +364,10 @@ export function createStore(opts: StoreOptions): Store {
         const out = await doc.send(
           new GetCommand({ TableName: tableName, Key: { PK: STATUS_PK, SK: statusSk(account, scope) } }),
         );
-        return out.Item ? statusFromItem(out.Item) : undefined;
+        if (!out.Item) return undefined;
+        return mergeSweepRecords([statusFromItem(out.Item)], await queryAll(leasesQuery(tableName)))[0];
       } catch (e) {
-        throw storeError("get", e);
+        throw e instanceof StoreError ? e : storeError("get", e);
       }
     },
     async putScopeStatus(status) {
@@ -340,7 +379,11 @@ export function createStore(opts: StoreOptions): Store {
       }
     },
     async listScopeStatuses(account) {
-      return (await queryAll(statusesQuery(tableName, account))).map(statusFromItem);
+      const [items, leases] = await Promise.all([
+        queryAll(statusesQuery(tableName, account)),
+        queryAll(leasesQuery(tableName)),
+      ]);
+      return mergeSweepRecords(items.map(statusFromItem), leases);
     },
     async putAnomaly(anomaly, nowMs) {
       stats.writeRequests++;
@@ -361,28 +404,52 @@ export function createStore(opts: StoreOptions): Store {
     async acquireLease(account, owner, nowMs, ttlMs) {
       stats.writeRequests++;
       try {
-        await doc.send(new PutCommand(acquireLeaseParams(tableName, account, owner, nowMs, ttlMs)));
+        await doc.send(new UpdateCommand(acquireLeaseParams(tableName, account, owner, nowMs, ttlMs)));
         return true;
       } catch (e) {
         if (e instanceof ConditionalCheckFailedException) return false;
         throw storeError("lease", e, { account });
       }
     },
-    async releaseLease(account, owner) {
+    async releaseLease(account, owner, record, nowMs) {
       stats.writeRequests++;
       try {
-        await doc.send(
-          new DeleteCommand({
-            TableName: tableName,
-            Key: { PK: LEASE_PK, SK: account },
-            ConditionExpression: "#owner = :owner",
-            ExpressionAttributeNames: { "#owner": "owner" },
-            ExpressionAttributeValues: { ":owner": owner },
-          }),
-        );
+        await doc.send(new UpdateCommand(releaseLeaseParams(tableName, account, owner, record, nowMs)));
+        return true;
       } catch (e) {
         // Someone else's lease now (ours lapsed): leave it alone.
-        if (!(e instanceof ConditionalCheckFailedException)) throw storeError("lease", e, { account });
+        if (e instanceof ConditionalCheckFailedException) return false;
+        throw storeError("lease", e, { account });
+      }
+    },
+    async loadManifest(key, ref) {
+      const items = await queryAll({
+        TableName: tableName,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": manifestPk(key) },
+      });
+      return manifestFromItems(items, ref);
+    },
+    async commitScope(status, manifest) {
+      const key = { account: status.account, scope: status.scope };
+      const { items, ref } = manifestItems(key, manifest.runId, manifest.digests);
+      const requests: Record<string, unknown>[] = items.map((Item) => ({ PutRequest: { Item } }));
+      for (let i = ref.chunks; i < manifest.previousChunks; i++)
+        requests.push({ DeleteRequest: { Key: { PK: manifestPk(key), SK: manifestSk(i) } } });
+      requests.push({ PutRequest: { Item: statusItem({ ...status, manifest: ref }) } });
+      const counter = { requests: 0 };
+      // 25 items of at most 300 KB stay under BatchWriteItem's 16 MB.
+      for (let i = 0; i < requests.length; i += BATCH_MAX)
+        await batchWrite(requests.slice(i, i + BATCH_MAX), counter, key, "manifest and status items");
+      return { ref, requests: counter.requests };
+    },
+    async clearManifest(key) {
+      stats.writeRequests++;
+      try {
+        await doc.send(new UpdateCommand(clearManifestParams(tableName, key)));
+      } catch (e) {
+        // No status item yet: there is no manifest to clear.
+        if (!(e instanceof ConditionalCheckFailedException)) throw storeError("write", e, key);
       }
     },
     async ensureTable() {

@@ -67,21 +67,9 @@ export function diffScope(input: DiffInput): DiffResult {
   for (const image of fetched) {
     seen.add(image.imageId);
     const before = stored.get(image.imageId) ?? null;
-    const reason = image.unusable;
-    if (!before) {
-      changes.push({ kind: "added", before: null, after: build("added", null, image, reason) });
-      continue;
-    }
-    const hashChanged = before.contentHash !== contentHash(image);
-    if (before.state === "active" && reason) {
-      changes.push({ kind: "deprecated", before, after: build("deprecated", before, image, reason) });
-    } else if (before.state === "deprecated" && !reason) {
-      changes.push({ kind: "restored", before, after: build("restored", before, image, null) });
-    } else if (hashChanged || (before.state === "deprecated" && before.deprecationReason !== reason)) {
-      changes.push({ kind: "updated", before, after: build("updated", before, image, reason) });
-    } else {
-      unchanged++;
-    }
+    const kind = classify(before, image);
+    if (kind === null) unchanged++;
+    else changes.push({ kind, before, after: build(kind, before, image, kind === "restored" ? null : image.unusable) });
   }
 
   for (const before of stored.values()) {
@@ -101,6 +89,40 @@ export function diffScope(input: DiffInput): DiffResult {
   for (const state of states.values()) if (state === "active") active++;
   const deprecated = states.size - active;
   return { changes, unchanged, counts: { active, deprecated } };
+}
+
+/** What is known of a stored image that decides whether a fetched one changes it (see ScopeManifest). */
+export type StoredDigest = Pick<StoredImage, "state" | "contentHash" | "deprecationReason">;
+
+/** The change a fetched image makes to what is stored of it, or null when it changes nothing. */
+export function classify(before: StoredDigest | null, image: FetchedImage): ChangeKind | null {
+  const reason = image.unusable;
+  if (!before) return "added";
+  if (before.state === "active" && reason) return "deprecated";
+  if (before.state === "deprecated" && !reason) return "restored";
+  if (before.contentHash !== contentHash(image)) return "updated";
+  if (before.state === "deprecated" && before.deprecationReason !== reason) return "updated";
+  return null;
+}
+
+/**
+ * True when a complete sweep changes nothing against the stored digests: every fetched image is known and
+ * unchanged, and every active image is still listed. Exactly when diffScope would return no changes.
+ */
+export function sweepChangesNothing(
+  stored: ReadonlyMap<string, StoredDigest>,
+  fetched: readonly FetchedImage[],
+): boolean {
+  let listedActive = 0;
+  for (const image of fetched) {
+    const before = stored.get(image.imageId);
+    if (!before || classify(before, image) !== null) return false;
+    if (before.state === "active") listedActive++;
+  }
+  let storedActive = 0;
+  for (const d of stored.values()) if (d.state === "active") storedActive++;
+  // Fetched ids are de-duplicated, so equal counts mean every stored active image was listed.
+  return listedActive === storedActive;
 }
 
 function toStoredFields(image: FetchedImage): Omit<FetchedImage, "unusable"> {

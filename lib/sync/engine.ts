@@ -16,8 +16,10 @@ import {
 import type { HttpClient } from "../providers/http.ts";
 import { ADAPTERS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
 import type { AdapterFactory, ProviderAdapter } from "../providers/types.ts";
+import type { SweepRecord } from "../store/items.ts";
+import type { Manifest } from "../store/manifest.ts";
 import type { Store } from "../store/store.ts";
-import { type Change, diffScope } from "./diff.ts";
+import { type Change, diffScope, sweepChangesNothing } from "./diff.ts";
 import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
 import { Pacer } from "./pacer.ts";
 import { type PointerWrite, planPointers } from "./pointers.ts";
@@ -42,7 +44,10 @@ export interface ScopeReport {
   held: number;
   /** Provider HTTP requests made for this scope (retries included). */
   requests: number;
-  /** DynamoDB write requests for this scope's images (new images go 25 to a BatchWriteItem). */
+  /**
+   * DynamoDB write requests for this scope's images (new images go 25 to a BatchWriteItem) and for keeping its
+   * manifest (lib/store/manifest.ts) in step with them. Zero when nothing changed.
+   */
   writes: number;
   /** Latest-image pointers that moved to another image (or were created); see lib/sync/pointers.ts. */
   pointersMoved: number;
@@ -164,6 +169,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const memory = new WeightedSemaphore(opts.memoryBudgetImages ?? 40_000);
   const dryRun = opts.dryRun ?? false;
   const reports: ScopeReport[] = [];
+  // Scopes swept completely and found unchanged, per lease: recorded on the lease as it is let go instead of
+  // rewriting their status items (see SweepRecord). Beyond MAX_RECORDED_SCOPES their statuses are written.
+  const unchangedSweeps = new Map<string, ScopeStatus[]>();
 
   const emptyReport = (account: AccountConfig, scope: string): ScopeReport => ({
     account: account.name,
@@ -237,12 +245,27 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       syncScope(task.account, task.scope, statuses.get(`${task.account.name}#${task.scope}`)),
     );
   } finally {
-    for (const account of leased) {
-      await opts.store
-        .releaseLease(leaseKey(account), runId)
-        .catch((e) =>
-          log.warn("could not release lease", { account: account.name, error: asImageSyncError(e).describe() }),
-        );
+    for (const key of new Set(leased.map(leaseKey))) {
+      const swept = unchangedSweeps.get(key) ?? [];
+      const recorded = swept.slice(0, MAX_RECORDED_SCOPES);
+      const record: SweepRecord = {
+        runId,
+        scopes: Object.fromEntries(recorded.map((s) => [`${s.account}#${s.scope}`, s.lastAttemptAt])),
+      };
+      let kept = false;
+      try {
+        kept = await opts.store.releaseLease(key, runId, record, now());
+      } catch (e) {
+        log.warn("could not release lease", { lease: key, error: asImageSyncError(e).describe() });
+      }
+      // What the lease could not carry (or did not, having lapsed) goes to the status items themselves.
+      for (const status of kept ? swept.slice(MAX_RECORDED_SCOPES) : swept) {
+        await opts.store
+          .putScopeStatus(status)
+          .catch((e) =>
+            log.error("could not record scope status", { scope: status.scope, error: asImageSyncError(e).describe() }),
+          );
+      }
     }
   }
 
@@ -252,10 +275,14 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const t0 = now();
     const counter = { requests: 0 };
     const key = { account: account.name, api: account.api, provider: providerOf(account.api), scope };
+    // The manifest the scope's status names: dropped before the images change, renamed once they have.
+    let manifestRef = previous?.manifest ?? null;
     const finish = async (
       status: ScopeOutcome,
       error: ImageSyncError | null,
       extra: Partial<Pick<ScopeStatus, "counts" | "heldDeprecations" | "partCounts">> = {},
+      /** "unchanged": recorded on the lease; a manifest: written with the status, which names it. */
+      record: "unchanged" | Manifest | null = null,
     ) => {
       report.status = status;
       report.error = error ? errorSummary(error) : null;
@@ -278,9 +305,22 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         heldDeprecations:
           "heldDeprecations" in extra ? (extra.heldDeprecations ?? null) : (previous?.heldDeprecations ?? null),
         partCounts: extra.partCounts ?? previous?.partCounts ?? {},
+        manifest: manifestRef,
       };
+      if (record === "unchanged") {
+        const key = leaseKey(account);
+        unchangedSweeps.set(key, [...(unchangedSweeps.get(key) ?? []), next]);
+        return;
+      }
       try {
-        await opts.store.putScopeStatus(next);
+        if (record) {
+          const committed = await opts.store.commitScope(next, {
+            runId,
+            digests: record,
+            previousChunks: previous?.manifest?.chunks ?? 0,
+          });
+          report.writes += committed.requests;
+        } else await opts.store.putScopeStatus(next);
       } catch (e) {
         scopeLog.error("could not record scope status", { error: asImageSyncError(e).describe() });
       }
@@ -306,11 +346,15 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const known = previous ? previous.counts.active + previous.counts.deprecated : 0;
     let release: (() => void) | undefined = known > 0 ? await memory.acquire(known) : undefined;
     try {
-      // Read what is stored while the provider is being swept: the read is hidden behind the sweep.
-      const storedEarly = opts.store.loadScope({ account: account.name, scope });
-      storedEarly.catch(() => undefined); // awaited below; a failed sweep must not leave it unhandled
-      const pointersEarly = opts.store.loadPointers({ account: account.name, scope });
-      pointersEarly.catch(() => undefined);
+      // With a manifest, "did anything change?" needs a few items, not the scope's images: read it while the
+      // provider is being swept. Without one, the images are read back anyway: start that now instead.
+      const scopeKey = { account: account.name, scope };
+      const manifestEarly = manifestRef ? opts.store.loadManifest(scopeKey, manifestRef) : null;
+      manifestEarly?.catch(() => undefined); // awaited below; a failed sweep must not leave it unhandled
+      let storedEarly = manifestRef ? null : opts.store.loadScope(scopeKey);
+      storedEarly?.catch(() => undefined);
+      let pointersEarly = manifestRef ? null : opts.store.loadPointers(scopeKey);
+      pointersEarly?.catch(() => undefined);
       const sweep = await sweepScope(
         adapter,
         scope,
@@ -343,11 +387,35 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       const fetched = sweep.images.map(fitRaw);
       const baseline = !previous?.baselineAt;
       report.baseline = baseline;
+      const manifest = manifestEarly
+        ? await manifestEarly.catch((e) => {
+            scopeLog.warn("manifest unreadable: reading the images", { error: asImageSyncError(e).describe() });
+            return null;
+          })
+        : null;
+      if (!manifest) manifestRef = null;
+      // Steady state: a complete sweep that changes nothing against the manifest, of a scope whose status says
+      // nothing else (last sweep complete, nothing held, same listing sizes). No image, pointer or status write.
+      if (
+        manifest &&
+        !baseline &&
+        previous?.lastOutcome === "complete" &&
+        !previous.heldDeprecations &&
+        samePartCounts(previous.partCounts ?? {}, sweep.partCounts) &&
+        sweepChangesNothing(manifest, fetched)
+      ) {
+        report.unchanged = manifest.size;
+        await finish("complete", null, {}, "unchanged");
+        await opts.onChanges?.([], report, []);
+        return;
+      }
+      storedEarly ??= opts.store.loadScope(scopeKey);
+      pointersEarly ??= opts.store.loadPointers(scopeKey);
+      pointersEarly.catch(() => undefined);
       // A concurrent writer makes a conditional write fail: re-read, re-diff and write again, once.
       for (let attempt = 1; ; attempt++) {
-        const stored = attempt === 1 ? await storedEarly : await opts.store.loadScope({ account: account.name, scope });
-        const storedPointers =
-          attempt === 1 ? await pointersEarly : await opts.store.loadPointers({ account: account.name, scope });
+        const stored = attempt === 1 ? await storedEarly : await opts.store.loadScope(scopeKey);
+        const storedPointers = attempt === 1 ? await pointersEarly : await opts.store.loadPointers(scopeKey);
         const nowIso = new Date(now()).toISOString();
         const diff = diffScope({ key, stored, fetched, baseline, now: nowIso, runId });
         const guarded = guardDeprecations({
@@ -379,7 +447,13 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         report.held = guarded.heldChanges.length;
         report.pointersMoved = pointers.filter((p) => p.moved).length;
         try {
-          // Images first: a pointer never names an image the table does not hold yet. Should the pointer writes
+          // The manifest reference goes first: should a write below fail, the next run reads the images.
+          if (!dryRun && manifestRef && (apply.length > 0 || pointers.length > 0)) {
+            await opts.store.clearManifest(scopeKey);
+            report.writes++;
+            manifestRef = null;
+          }
+          // Images next: a pointer never names an image the table does not hold yet. Should the pointer writes
           // fail, the next run computes them again from the stored images.
           if (!dryRun) report.writes += await opts.store.writeChanges(apply);
           if (!dryRun) report.pointerWrites += await opts.store.writePointers(pointers);
@@ -413,7 +487,14 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         // While deprecations are held, the last trusted picture (counts per listing) stays the reference.
         const counts = guarded.held ? (previous?.counts ?? diff.counts) : diff.counts;
         const partCounts = guarded.held ? (previous?.partCounts ?? sweep.partCounts) : sweep.partCounts;
-        await finish("complete", null, { counts, heldDeprecations: guarded.held, partCounts });
+        // The status names a manifest of the scope as it now stands (written with it) unless the one it named
+        // still holds: nothing was written.
+        await finish(
+          "complete",
+          null,
+          { counts, heldDeprecations: guarded.held, partCounts },
+          manifestRef ? null : applyChanges(stored, apply),
+        );
         await opts.onChanges?.(apply, report, pointers);
         return;
       }
@@ -438,3 +519,11 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Unchanged scopes one lease item records (about 70 bytes each: far inside DynamoDB's 400 KB item limit). */
+export const MAX_RECORDED_SCOPES = 2_000;
+
+function samePartCounts(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}

@@ -4,7 +4,6 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SyncConfig } from "../config.ts";
 import { asImageSyncError, ImageSyncError } from "../errors.ts";
-import type { ApiId } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
 import { ADAPTERS, API_LIMITS } from "../providers/index.ts";
 import type { Store } from "../store/store.ts";

@@ -1,0 +1,102 @@
+// A scope's manifest: every stored image's id, content hash, state and deprecation reason, packed into a few
+// items, so a sync can tell "nothing changed" without reading the scope's images back (a 7,800-image scope is
+// 3 items instead of 7,800). Pure builders and codecs; store.ts does the I/O.
+//
+//   item       PK                          SK             attributes
+//   manifest   MANIFEST#<account>#<scope>  CHUNK#<nnnn>   runId, index, entries (JSON of [id, hash, state, reason])
+//
+// The scope's status names the manifest that is valid ({ runId, chunks, count }). A run that is about to
+// change the scope's images first removes that reference, and names a new manifest only after every image and
+// pointer write succeeded; so a named manifest always describes the table, and a crash in between leaves the
+// scope without one (the next run then reads the images back, as it would without manifests).
+import type { ScopeKey } from "../model.ts";
+import type { StoredDigest } from "../sync/diff.ts";
+
+export interface ManifestRef {
+  runId: string;
+  chunks: number;
+  /** Images described (a check on the chunks read back). */
+  count: number;
+}
+
+export type Manifest = Map<string, StoredDigest>;
+
+export const MANIFEST_ITEM = "manifest";
+/** A chunk's entries stay under this many bytes, far inside DynamoDB's 400 KB item limit. */
+export const MANIFEST_CHUNK_BYTES = 300_000;
+
+export const manifestPk = (key: Pick<ScopeKey, "account" | "scope">): string => `MANIFEST#${key.account}#${key.scope}`;
+export const manifestSk = (index: number): string => `CHUNK#${String(index).padStart(4, "0")}`;
+
+type Entry = [id: string, hash: string, state: "a" | "d", reason: string | null];
+
+/** The manifest's chunk items for a scope's digests, written by run `runId`. */
+export function manifestItems(
+  key: Pick<ScopeKey, "account" | "scope">,
+  runId: string,
+  digests: Iterable<[string, StoredDigest]>,
+): { items: Record<string, unknown>[]; ref: ManifestRef } {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let bytes = 2;
+  let count = 0;
+  for (const [id, d] of digests) {
+    const entry: Entry = [id, d.contentHash, d.state === "active" ? "a" : "d", d.deprecationReason ?? null];
+    const json = JSON.stringify(entry);
+    const size = Buffer.byteLength(json) + 1;
+    if (current.length > 0 && bytes + size > MANIFEST_CHUNK_BYTES) {
+      chunks.push(`[${current.join(",")}]`);
+      current = [];
+      bytes = 2;
+    }
+    current.push(json);
+    bytes += size;
+    count++;
+  }
+  chunks.push(`[${current.join(",")}]`);
+  const pk = manifestPk(key);
+  return {
+    items: chunks.map((entries, index) => ({
+      PK: pk,
+      SK: manifestSk(index),
+      itemType: MANIFEST_ITEM,
+      runId,
+      index,
+      entries,
+    })),
+    ref: { runId, chunks: chunks.length, count },
+  };
+}
+
+/**
+ * The manifest the reference names, from the scope's chunk items, or null when they do not make it up
+ * exactly (a chunk missing or left by another run, or the count off): the caller then reads the images.
+ */
+export function manifestFromItems(items: readonly Record<string, unknown>[], ref: ManifestRef): Manifest | null {
+  const byIndex = new Map<number, string>();
+  for (const item of items) {
+    if (item.runId === ref.runId && typeof item.index === "number" && typeof item.entries === "string")
+      byIndex.set(item.index, item.entries);
+  }
+  const out: Manifest = new Map();
+  for (let i = 0; i < ref.chunks; i++) {
+    const entries = byIndex.get(i);
+    if (entries === undefined) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(entries);
+    } catch {
+      return null;
+    }
+    if (!Array.isArray(parsed)) return null;
+    for (const e of parsed as unknown[]) {
+      if (!Array.isArray(e) || typeof e[0] !== "string" || typeof e[1] !== "string") return null;
+      out.set(e[0], {
+        contentHash: e[1],
+        state: e[2] === "a" ? "active" : "deprecated",
+        deprecationReason: (e[3] ?? null) as StoredDigest["deprecationReason"],
+      });
+    }
+  }
+  return out.size === ref.count ? out : null;
+}

@@ -1,7 +1,9 @@
 // The stack as packaged offline by `serverless package` (osls): the CloudFormation template it generates.
 import { execFileSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, posix } from "node:path";
+import { inflateRawSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..");
@@ -32,6 +34,26 @@ beforeAll(() => {
   resources = template.Resources;
   outputs = template.Outputs;
 }, 240_000);
+
+/** The files of a zip (stored or deflated entries, no ZIP64: what serverless writes for a small function). */
+function readZip(file: string): Map<string, Buffer> {
+  const zip = readFileSync(file);
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const files = new Map<string, Buffer>();
+  let at = zip.readUInt32LE(end + 16);
+  for (let i = 0; i < zip.readUInt16LE(end + 10); i++) {
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
+    const local = zip.readUInt32LE(at + 42);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(start, start + size);
+    if (!name.endsWith("/")) files.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return files;
+}
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
@@ -220,6 +242,51 @@ describe("serverless package", () => {
         { "Fn::GetAtt": ["QueryRole", "Arn"] },
       ]),
     );
+  });
+
+  it("packages each handler with its own chunks only, every import resolving inside the zip, and loads it from there", () => {
+    const handlers = { sync: "sync", syncWorker: "sync-worker", changes: "changes", query: "query" };
+    for (const [fn, name] of Object.entries(handlers)) {
+      const files = readZip(join(root, ".serverless", `${fn}.zip`));
+      const names = [...files.keys()];
+      expect(names).toEqual(expect.arrayContaining([`dist/handlers/${name}.mjs`, `dist/handlers/${name}.mjs.map`]));
+      const chunks = names.filter((n) => n.startsWith(`dist/handlers/chunks/${name}/`));
+      expect(names.length - chunks.length, fn).toBe(2);
+      // Relative module specifiers, static and dynamic (lazily loaded chunks: credential providers, SSM, fan-out).
+      for (const [file, data] of files) {
+        if (!file.endsWith(".mjs")) continue;
+        for (const [, spec] of data.toString("utf8").matchAll(/["'](\.{1,2}\/[^"']+\.mjs)["']/g)) {
+          expect(names, `${file} -> ${spec}`).toContain(posix.join(posix.dirname(file), spec as string));
+        }
+      }
+      // Unpacked outside the project (no node_modules to fall back on), the handler and every chunk load.
+      const dir = mkdtempSync(join(tmpdir(), `image-sync-${name}-`));
+      try {
+        for (const [file, data] of files) {
+          mkdirSync(join(dir, dirname(file)), { recursive: true });
+          writeFileSync(join(dir, file), data);
+        }
+        const modules = [`dist/handlers/${name}.mjs`, ...chunks.filter((c) => c.endsWith(".mjs"))];
+        const script = `for (const m of ${JSON.stringify(modules)}) await import("./" + m);
+          const { handler } = await import("./dist/handlers/${name}.mjs");
+          if (typeof handler !== "function") throw new Error("no handler export");`;
+        execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+          cwd: dir,
+          stdio: "pipe",
+          env: {
+            ...process.env,
+            TABLE_NAME: "images",
+            EVENT_BUS_NAME: "bus",
+            AWS_REGION: "eu-central-1",
+            IMAGE_SYNC_CONFIG: JSON.stringify({
+              accounts: [{ name: "a", api: "zenlayer-bmc", credentials: { token: "t" } }],
+            }),
+          },
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 
   it("keeps each handler's zip under 1 MB", () => {

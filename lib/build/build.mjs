@@ -1,6 +1,6 @@
 // Bundles the CLI, the library entry, the query API and each Lambda handler with esbuild (ESM, Node 20+).
 // Plain JavaScript so that `npm install` (prepare) can run it before anything is compiled.
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -28,7 +28,10 @@ const common = {
 
 const handlers = readdirSync(join(root, "handlers"))
   .filter((f) => f.endsWith(".ts"))
-  .map((f) => join(root, "handlers", f));
+  .map((f) => f.slice(0, -".ts".length));
+
+// Chunk file names carry content hashes: start from an empty directory so no stale chunk is packaged.
+rmSync(join(root, "dist", "handlers"), { recursive: true, force: true });
 
 await Promise.all([
   build({
@@ -53,17 +56,27 @@ await Promise.all([
     outfile: join(root, "dist", "query.mjs"),
     external: ["@aws-sdk/*"],
   }),
-  build({
-    ...common,
-    entryPoints: handlers,
-    outdir: join(root, "dist", "handlers"),
-    outExtension: { ".js": ".mjs" },
-    minify: true,
-    // The AWS SDK's ES module builds tree-shake far better than its CommonJS ones (smaller, faster cold start).
-    mainFields: ["module", "main"],
-    // Maps keep line numbers for stack traces; the sources themselves would triple the zip.
-    sourcesContent: false,
-    external: ["dynalite"],
-    banner: { js: cjsShim },
-  }),
+  // One build per handler, with code splitting: what the handler imports statically stays in its entry
+  // (and chunks it shares with its lazy imports), while every dynamic import() becomes a chunk loaded only
+  // when called: the AWS SDK's credential providers other than the environment's (SSO, INI files, process,
+  // web identity, STS: never used in Lambda), the SSM client and the fan-out code. Chunks go to
+  // dist/handlers/chunks/<handler>/ so each function packages exactly its own files (serverless.yml);
+  // not to dist/handlers/<handler>/, which the Lambda runtime would try to load in place of <handler>.mjs.
+  ...handlers.map((name) =>
+    build({
+      ...common,
+      entryPoints: [join(root, "handlers", `${name}.ts`)],
+      outdir: join(root, "dist", "handlers"),
+      outExtension: { ".js": ".mjs" },
+      splitting: true,
+      chunkNames: `chunks/${name}/[name]-[hash]`,
+      minify: true,
+      // The AWS SDK's ES module builds tree-shake far better than its CommonJS ones (smaller, faster cold start).
+      mainFields: ["module", "main"],
+      // Maps keep line numbers for stack traces; the sources themselves would triple the zip.
+      sourcesContent: false,
+      external: ["dynalite"],
+      banner: { js: cjsShim },
+    }),
+  ),
 ]);

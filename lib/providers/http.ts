@@ -1,6 +1,10 @@
 // The one HTTP client every adapter uses: undici with explicit timeouts and keep-alive.
 // One attempt per call; retries belong to the caller (lib/sync/retry.ts), which re-signs each attempt.
-import { Agent, request } from "undici";
+// Only the Agent and the request API are imported, not undici's index: the index also evaluates fetch,
+// WebSocket, the cache API, the mocks and every interceptor: 20-50 ms of a Lambda's cold import.
+import dispatchRequest from "undici/lib/api/api-request.js";
+import { parseURL } from "undici/lib/core/util.js";
+import Agent from "undici/lib/dispatcher/agent.js";
 import { TransportError } from "../errors.ts";
 
 export interface HttpRequest {
@@ -56,11 +60,14 @@ export function createHttpClient(opts: HttpOptions = {}): HttpClient {
   return {
     async send(req) {
       try {
-        const res = await request(req.url, {
+        // What undici's `request(url, { dispatcher: agent })` does: parse the URL, then the agent's request API.
+        const url = parseURL(req.url);
+        const res = await dispatchRequest.call(agent, {
+          origin: url.origin,
+          path: url.search ? `${url.pathname}${url.search}` : url.pathname,
           method: req.method,
           headers: req.headers,
           body: req.body,
-          dispatcher: agent,
         });
         const chunks: Buffer[] = [];
         let size = 0;

@@ -7,7 +7,8 @@ import { scopeStatus } from "../lib/query/index.ts";
 import { mergeSweepRecords } from "../lib/store/items.ts";
 import { MANIFEST_CHUNK_BYTES, manifestFromItems, manifestItems } from "../lib/store/manifest.ts";
 import type { Store } from "../lib/store/store.ts";
-import { diffScope, type StoredDigest, sweepChangesNothing } from "../lib/sync/diff.ts";
+import { classify, diffScope, type StoredDigest, sweepChangesNothing } from "../lib/sync/diff.ts";
+import { contentHash, fingerprint, primeContentHash } from "../lib/sync/hash.ts";
 import { type Stack, startStack } from "./helpers/stack.ts";
 
 const key = { account: "acct", api: "zenlayer-zec" as const, provider: "zenlayer" as const, scope: "z1" };
@@ -34,6 +35,48 @@ function image(id: string, over: Partial<FetchedImage> = {}): FetchedImage {
 
 const digests = (stored: Map<string, StoredImage>): Map<string, StoredDigest> => new Map(stored);
 
+describe("content hash and fingerprint", () => {
+  const fixture = (): FetchedImage =>
+    image("img-1", {
+      name: "Ubuntu é",
+      sizeGiB: 20.5,
+      raw: {
+        imageStatus: "AVAILABLE",
+        imageId: "img-1",
+        tags: [{ v: 1, k: "a" }],
+        nested: { z: [1, null], é: "x", "10": 1, "9": 2 },
+      },
+    });
+
+  it("the content hash is the one stored before (computed by the previous implementation): no mass update on upgrade", () => {
+    expect(contentHash(fixture())).toBe("1aa1674245fee405ca95ff38e6106152e22a262517ef9aca29ec10faf32b5235");
+  });
+
+  it("a new key order is a new fingerprint but the same content hash: never an update", () => {
+    const a = fixture();
+    const reordered = Object.fromEntries(Object.entries(fixture()).reverse()) as unknown as FetchedImage;
+    expect(fingerprint(reordered)).not.toBe(fingerprint(a));
+    expect(contentHash(reordered)).toBe(contentHash(a));
+    const known: StoredDigest = {
+      state: "active",
+      contentHash: contentHash(a),
+      deprecationReason: null,
+      fingerprint: fingerprint(a),
+    };
+    expect(classify(known, reordered)).toBeNull();
+  });
+
+  it("a known fingerprint stands for the recorded hash; an unknown one is hashed", () => {
+    const same = fixture();
+    primeContentHash(same, fingerprint(fixture()), "recorded");
+    expect(contentHash(same)).toBe("recorded");
+    const changed = image("img-1", { name: "other" });
+    primeContentHash(changed, fingerprint(fixture()), "recorded");
+    expect(contentHash(changed)).not.toBe("recorded");
+    expect(contentHash(changed)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
 describe("manifest codec", () => {
   const many = new Map<string, StoredDigest>();
   for (let i = 0; i < 9_000; i++)
@@ -41,6 +84,7 @@ describe("manifest codec", () => {
       contentHash: i.toString(16).padStart(64, "0"),
       state: i % 7 === 0 ? "deprecated" : "active",
       deprecationReason: i % 7 === 0 ? (i % 2 ? "missing" : "status") : null,
+      ...(i % 3 ? { fingerprint: `fp${i}` } : {}),
     });
 
   it("round-trips through several chunks, each inside the chunk budget", () => {

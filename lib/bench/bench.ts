@@ -6,6 +6,9 @@
 // baseline (sequential, page size 20, a PutItem per image per run) does one full run on the same catalogue
 // (every naive run costs the same: it fetches and writes everything).
 import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
@@ -156,17 +159,24 @@ interface RunFigures {
   writes: number;
   changes: number;
   peakRssMiB: number;
+  /** Peak V8 heap in use (live objects and garbage not yet collected), for reading RSS against. */
+  peakHeapMiB: number;
 }
 
 function rssSampler() {
   let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
+  let heap = process.memoryUsage().heapUsed;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  };
+  const timer = setInterval(sample, 50);
   return {
     stop: () => {
       clearInterval(timer);
-      return Math.max(peak, process.memoryUsage().rss) / 1024 / 1024;
+      sample();
+      return { rss: peak / 1024 / 1024, heap: heap / 1024 / 1024 };
     },
   };
 }
@@ -230,7 +240,32 @@ interface SizeResult {
   driftChanges: number;
 }
 
-async function benchSize(scale: number, replicas: number, baselineMaxImages: number): Promise<SizeResult> {
+/** A CPU profile of this process (the sync's side only), for `--cpu-profile <dir>`. */
+async function startProfile(): Promise<{ stop: () => Promise<object> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) =>
+      session.post(method, (err, result) => (err ? reject(err) : resolve(result as Record<string, unknown>))),
+    );
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  return {
+    stop: async () => {
+      const { profile } = await post("Profiler.stop");
+      session.disconnect();
+      return profile as object;
+    },
+  };
+}
+
+async function benchSize(
+  scale: number,
+  replicas: number,
+  baselineMaxImages: number,
+  profileDir?: string,
+  memoryBudget?: number,
+): Promise<SizeResult> {
   // The catalogue lives in the emulator's process only; it reports the facts the figures need.
   const [emu, dyn] = await Promise.all([
     spawnChild("emulator", ["--scale", String(scale), "--replicas", String(replicas)]),
@@ -257,6 +292,7 @@ async function benchSize(scale: number, replicas: number, baselineMaxImages: num
     await ask(emu.child, { cmd: "reset" }, "stats");
     const writesBefore = store.stats.writeRequests;
     const sampler = rssSampler();
+    const profile = profileDir ? await startProfile() : null;
     const t0 = performance.now();
     const report = await runSync({
       config,
@@ -264,9 +300,15 @@ async function benchSize(scale: number, replicas: number, baselineMaxImages: num
       http,
       scopeConcurrency: SCOPE_CONCURRENCY,
       defaultRequestsPerSecond: DEFAULT_REQUESTS_PER_SECOND,
+      ...(memoryBudget ? { memoryBudgetImages: memoryBudget } : {}),
     });
     const wallMs = performance.now() - t0;
-    const peakRssMiB = sampler.stop();
+    if (profile && profileDir) {
+      const file = join(profileDir, `${images}-${label.replace(/\W+/g, "-")}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(await profile.stop()));
+      process.stderr.write(`bench: CPU profile of this run in ${file}\n`);
+    }
+    const peak = sampler.stop();
     if (!report.ok)
       throw new Error(`bench sync not ok: ${JSON.stringify(report.scopes.filter((s) => s.status !== "complete")[0])}`);
     const requests = (await ask(emu.child, { cmd: "stats" }, "stats")).total;
@@ -276,7 +318,8 @@ async function benchSize(scale: number, replicas: number, baselineMaxImages: num
       requests,
       writes: store.stats.writeRequests - writesBefore,
       changes: changesOf(report),
-      peakRssMiB,
+      peakRssMiB: peak.rss,
+      peakHeapMiB: peak.heap,
     });
     process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(wallMs)}\n`);
   }
@@ -288,13 +331,15 @@ async function benchSize(scale: number, replicas: number, baselineMaxImages: num
     const sampler = rssSampler();
     const t0 = performance.now();
     const n = await naiveRun(config, dyn.url, "naive");
+    const peak = sampler.stop();
     baseline = {
       label: "naive baseline",
       wallMs: performance.now() - t0,
       requests: n.requests,
       writes: n.writes,
       changes: n.writes,
-      peakRssMiB: sampler.stop(),
+      peakRssMiB: peak.rss,
+      peakHeapMiB: peak.heap,
     };
     process.stderr.write(`bench: ${images} images, naive baseline: ${formatDuration(baseline.wallMs)}\n`);
   }
@@ -323,18 +368,27 @@ async function main(): Promise<void> {
       quick: { type: "boolean" },
       json: { type: "boolean" },
       "baseline-max": { type: "string", default: "150000" },
+      "cpu-profile": { type: "string" },
+      "memory-budget": { type: "string" },
     },
   });
   if (values.role) return childMain(values.role, { scale: values.scale, replicas: values.replicas });
   // Sizes: the demo catalogue (about 12.9k images over 28 scopes at scale 1), scaled and replicated.
-  const sizes = values.quick
-    ? [{ scale: 0.2, replicas: 2 }]
-    : [
-        { scale: 2, replicas: 4 },
-        { scale: 3, replicas: 8 },
-      ];
+  // `--scale S --replicas R` runs one size of your choosing (e.g. to profile it).
+  const sizes = values.scale
+    ? [{ scale: Number(values.scale), replicas: Number(values.replicas ?? 1) }]
+    : values.quick
+      ? [{ scale: 0.2, replicas: 2 }]
+      : [
+          { scale: 2, replicas: 4 },
+          { scale: 3, replicas: 8 },
+        ];
   const results: SizeResult[] = [];
-  for (const s of sizes) results.push(await benchSize(s.scale, s.replicas, Number(values["baseline-max"])));
+  const profileDir = values["cpu-profile"];
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const budget = values["memory-budget"] ? Number(values["memory-budget"]) : undefined;
+  for (const s of sizes)
+    results.push(await benchSize(s.scale, s.replicas, Number(values["baseline-max"]), profileDir, budget));
 
   const rows: string[][] = [];
   for (const r of results) {
@@ -348,11 +402,12 @@ async function main(): Promise<void> {
         String(run.writes),
         String(run.changes),
         run.peakRssMiB.toFixed(0),
+        run.peakHeapMiB.toFixed(0),
       ]);
     }
   }
   process.stdout.write(
-    `${renderTable(["images", "scopes", "run", "wall", "requests", "writes", "changes", "peak RSS MiB"], rows)}\n\n`,
+    `${renderTable(["images", "scopes", "run", "wall", "requests", "writes", "changes", "peak RSS MiB", "peak heap MiB"], rows)}\n\n`,
   );
 
   const figures = results.map((r) => {
@@ -367,6 +422,7 @@ async function main(): Promise<void> {
       timeVsRateBoundUnlimited: steady.wallMs / 1000 / r.rateBoundUnlimitedS,
       rateBoundS: r.rateBoundS,
       peakRssMiB: Math.max(...r.runs.map((x) => x.peakRssMiB)),
+      peakHeapMiB: Math.max(...r.runs.map((x) => x.peakHeapMiB)),
       baselineSpeedup: r.baseline ? r.baseline.wallMs / first.wallMs : null,
       baselineRequestsVsOurs: r.baseline ? r.baseline.requests / steady.requests : null,
       driftChangesInjected: r.driftChanges,

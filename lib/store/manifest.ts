@@ -1,9 +1,10 @@
-// A scope's manifest: every stored image's id, content hash, state and deprecation reason, packed into a few
-// items, so a sync can tell "nothing changed" without reading the scope's images back (a 7,800-image scope is
-// 3 items instead of 7,800). Pure builders and codecs; store.ts does the I/O.
+// A scope's manifest: every stored image's id, content hash, state, deprecation reason and (for images the last
+// sweep listed) fingerprint, packed into a few items, so a sync can tell "nothing changed" without reading the
+// scope's images back (a 7,800-image scope is 3 items instead of 7,800). Pure builders and codecs; store.ts
+// does the I/O.
 //
 //   item       PK                          SK             attributes
-//   manifest   MANIFEST#<account>#<scope>  CHUNK#<nnnn>   runId, index, entries (JSON of [id, hash, state, reason])
+//   manifest   MANIFEST#<account>#<scope>  CHUNK#<nnnn>   runId, index, entries (JSON of [id, hash, state, reason, fp])
 //
 // The scope's status names the manifest that is valid ({ runId, chunks, count }). A run that is about to
 // change the scope's images first removes that reference, and names a new manifest only after every image and
@@ -28,7 +29,7 @@ export const MANIFEST_CHUNK_BYTES = 300_000;
 export const manifestPk = (key: Pick<ScopeKey, "account" | "scope">): string => `MANIFEST#${key.account}#${key.scope}`;
 export const manifestSk = (index: number): string => `CHUNK#${String(index).padStart(4, "0")}`;
 
-type Entry = [id: string, hash: string, state: "a" | "d", reason: string | null];
+type Entry = [id: string, hash: string, state: "a" | "d", reason: string | null, fingerprint?: string];
 
 /** The manifest's chunk items for a scope's digests, written by run `runId`. */
 export function manifestItems(
@@ -42,6 +43,7 @@ export function manifestItems(
   let count = 0;
   for (const [id, d] of digests) {
     const entry: Entry = [id, d.contentHash, d.state === "active" ? "a" : "d", d.deprecationReason ?? null];
+    if (d.fingerprint) entry.push(d.fingerprint);
     const json = JSON.stringify(entry);
     const size = Buffer.byteLength(json) + 1;
     if (current.length > 0 && bytes + size > MANIFEST_CHUNK_BYTES) {
@@ -95,6 +97,7 @@ export function manifestFromItems(items: readonly Record<string, unknown>[], ref
         contentHash: e[1],
         state: e[2] === "a" ? "active" : "deprecated",
         deprecationReason: (e[3] ?? null) as StoredDigest["deprecationReason"],
+        ...(typeof e[4] === "string" ? { fingerprint: e[4] } : {}),
       });
     }
   }

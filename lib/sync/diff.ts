@@ -92,7 +92,10 @@ export function diffScope(input: DiffInput): DiffResult {
 }
 
 /** What is known of a stored image that decides whether a fetched one changes it (see ScopeManifest). */
-export type StoredDigest = Pick<StoredImage, "state" | "contentHash" | "deprecationReason">;
+export type StoredDigest = Pick<StoredImage, "state" | "contentHash" | "deprecationReason"> & {
+  /** The fingerprint (lib/sync/hash.ts) of the image the content hash was taken of, when the manifest knows it. */
+  fingerprint?: string;
+};
 
 /** The change a fetched image makes to what is stored of it, or null when it changes nothing. */
 export function classify(before: StoredDigest | null, image: FetchedImage): ChangeKind | null {

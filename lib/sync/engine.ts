@@ -12,15 +12,17 @@ import {
   providerOf,
   type ScopeOutcome,
   type ScopeStatus,
+  type StoredImage,
 } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
 import { ADAPTERS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
-import type { AdapterFactory, ProviderAdapter } from "../providers/types.ts";
+import type { AdapterFactory, Page, ProviderAdapter } from "../providers/types.ts";
 import type { SweepRecord } from "../store/items.ts";
 import type { Manifest } from "../store/manifest.ts";
 import type { Store } from "../store/store.ts";
-import { type Change, diffScope, sweepChangesNothing } from "./diff.ts";
+import { type Change, classify, diffScope, sweepChangesNothing } from "./diff.ts";
 import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
+import { contentHash, fingerprint, jsonBytesBound, primeContentHash } from "./hash.ts";
 import { Pacer } from "./pacer.ts";
 import { type PointerWrite, planPointers } from "./pointers.ts";
 import { applyChanges, withReplacements } from "./replacement.ts";
@@ -144,6 +146,8 @@ export const RAW_BUDGET_BYTES = 96 * 1024;
 
 /** Trims an oversized raw record, keeping its small top-level fields and saying what was dropped. */
 export function fitRaw(image: FetchedImage): FetchedImage {
+  // The whole image as JSON bounds its raw record: most images are far below the budget.
+  if (jsonBytesBound(image) <= RAW_BUDGET_BYTES) return image;
   const size = Buffer.byteLength(JSON.stringify(image.raw));
   if (size <= RAW_BUDGET_BYTES) return image;
   const kept: Record<string, unknown> = {};
@@ -355,6 +359,25 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       storedEarly?.catch(() => undefined);
       let pointersEarly = manifestRef ? null : opts.store.loadPointers(scopeKey);
       pointersEarly?.catch(() => undefined);
+      // A page that changes something against the manifest means the images will be read back: start then.
+      const readBack = () => {
+        if (storedEarly) return;
+        storedEarly = opts.store.loadScope(scopeKey);
+        storedEarly.catch(() => undefined);
+        pointersEarly = opts.store.loadPointers(scopeKey);
+        pointersEarly.catch(() => undefined);
+      };
+      const watch = (page: Page): Page => {
+        if (!storedEarly && manifestEarly)
+          manifestEarly.then(
+            (m) => {
+              if (m) primeFromManifest(m, page.images);
+              if (!m || page.images.some((img) => classify(m.get(img.imageId) ?? null, img) !== null)) readBack();
+            },
+            () => readBack(),
+          );
+        return page;
+      };
       const sweep = await sweepScope(
         adapter,
         scope,
@@ -362,7 +385,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           withRetry(
             async () => {
               await pacer.take();
-              return adapter.fetchPage(query);
+              return watch(await adapter.fetchPage(query));
             },
             retry,
             retryDeps,
@@ -394,6 +417,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           })
         : null;
       if (!manifest) manifestRef = null;
+      else primeFromManifest(manifest, fetched);
       // Steady state: a complete sweep that changes nothing against the manifest, of a scope whose status says
       // nothing else (last sweep complete, nothing held, same listing sizes). No image, pointer or status write.
       if (
@@ -493,7 +517,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           "complete",
           null,
           { counts, heldDeprecations: guarded.held, partCounts },
-          manifestRef ? null : applyChanges(stored, apply),
+          manifestRef ? null : withFingerprints(applyChanges(stored, apply), fetched),
         );
         await opts.onChanges?.(apply, report, pointers);
         return;
@@ -522,6 +546,27 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Unchanged scopes one lease item records (about 70 bytes each: far inside DynamoDB's 400 KB item limit). */
 export const MAX_RECORDED_SCOPES = 2_000;
+
+/** Content hashes the manifest recorded for images whose fingerprint it knows: no need to hash them again. */
+function primeFromManifest(manifest: Manifest, images: readonly FetchedImage[]): void {
+  for (const image of images) {
+    const d = manifest.get(image.imageId);
+    if (d) primeContentHash(image, d.fingerprint, d.contentHash);
+  }
+}
+
+/** A manifest of the stored images, with the fingerprint of each listed image its content hash was taken of. */
+function withFingerprints(stored: ReadonlyMap<string, StoredImage>, fetched: readonly FetchedImage[]): Manifest {
+  const out: Manifest = new Map();
+  for (const [id, s] of stored)
+    out.set(id, { state: s.state, contentHash: s.contentHash, deprecationReason: s.deprecationReason });
+  for (const image of fetched) {
+    const d = out.get(image.imageId);
+    // A held change leaves the stored hash behind the listing's: that image gets no fingerprint.
+    if (d && d.contentHash === contentHash(image)) d.fingerprint = fingerprint(image);
+  }
+  return out;
+}
 
 function samePartCounts(a: Record<string, number>, b: Record<string, number>): boolean {
   const keys = Object.keys(a);

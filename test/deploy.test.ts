@@ -182,6 +182,36 @@ describe("serverless package", () => {
     expect(invokers).toEqual([]);
   });
 
+  it("lets the sync functions send every DynamoDB command the store sends, and nothing else", () => {
+    // The commands lib/store/store.ts builds (table creation aside: local endpoints only), as IAM actions.
+    const source = readFileSync(join(process.cwd(), "lib", "store", "store.ts"), "utf8");
+    const toAction: Record<string, string> = {
+      Get: "GetItem",
+      Put: "PutItem",
+      Update: "UpdateItem",
+      Delete: "DeleteItem",
+      Query: "Query",
+      BatchWrite: "BatchWriteItem",
+      BatchGet: "BatchGetItem",
+    };
+    const sent = new Set<string>();
+    for (const m of source.matchAll(/new (\w+?)Command\(/g)) {
+      const name = m[1] as string;
+      if (name === "CreateTable" || name === "DescribeTable") continue;
+      expect(toAction[name], `unmapped command ${name}Command`).toBeDefined();
+      sent.add(`dynamodb:${toAction[name]}`);
+    }
+    // paginateQuery sends Query commands too.
+    if (source.includes("paginateQuery(")) sent.add("dynamodb:Query");
+    expect(sent).toContain("dynamodb:UpdateItem");
+    for (const role of ["SyncRole", "SyncWorkerRole"]) {
+      const statements: Json[] = resources[role]?.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
+      const table = statements.filter((s) => JSON.stringify(s.Resource).includes("ImagesTable"));
+      const allowed = new Set(table.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith("dynamodb:")));
+      expect([...allowed].sort(), role).toEqual([...sent].sort());
+    }
+  });
+
   it("lets the change function record history: PutItem on the table only, with the table name in its environment", () => {
     const statements: Json[] = resources.ChangesRole?.Properties.Policies.flatMap(
       (p: Json) => p.PolicyDocument.Statement,

@@ -1,6 +1,6 @@
 // The benchmark (`npm run bench [-- --quick] [-- --json]`): the sync against the local stack at realistic
 // per-request latency, next to a naive baseline, measured in one run. The emulator and dynalite run in child
-// processes so the peak RSS measured is the sync's own.
+// processes, and each sync run in a fresh one, so the peak RSS measured is that run's own.
 //
 // Per catalogue size: a first sync, a steady-state sync (no drift) and a sync after 1% drift; the naive
 // baseline (sequential, page size 20, a PutItem per image per run) does one full run on the same catalogue
@@ -25,6 +25,12 @@ import { runSync, type SyncReport } from "../sync/engine.ts";
 import { formatDuration, renderTable } from "../sync/summary.ts";
 
 const LATENCY_MS = 50;
+/**
+ * The sync runs with V8's old space capped here (`--heap-cap MiB`, 0 for none), as a function given 256 MB
+ * would be: uncapped, V8 on this 24 GiB machine defers collection and RSS shows its garbage (a heap snapshot
+ * of a first sync at 90 MiB heap held 16 MiB of live objects). A sync that needed more would fail, not pass.
+ */
+const DEFAULT_HEAP_CAP_MIB = 160;
 const SCOPE_CONCURRENCY = 8;
 const rpsOf = (api: ApiId) => API_LIMITS[api].requestsPerSecond;
 
@@ -74,19 +80,89 @@ function rateBoundSeconds(perScope: Array<{ api: ApiId; requests: number }>, con
   return Math.max(Math.max(...times), times.reduce((a, b) => a + b, 0) / concurrency);
 }
 
-// ---- child processes: the emulator and dynalite live outside the measured process ----
+// ---- child processes: the emulator and dynalite live outside the measured sync process ----
 
 interface CatalogueFacts {
   images: number;
   scopes: Record<string, string[]>;
   minimum: { total: number; perScope: Array<{ api: ApiId; requests: number }> };
 }
+interface SyncJob {
+  cmd: "sync";
+  config: SyncConfig;
+  endpoint: string;
+  memoryBudget?: number;
+  profileFile?: string;
+}
 type ChildMessage =
   | { type: "ready"; url: string; facts?: CatalogueFacts }
+  | {
+      type: "synced";
+      ok: boolean;
+      problem?: string;
+      figures: Omit<RunFigures, "label" | "requests">;
+    }
   | { type: "stats"; total: number }
   | { type: "drift"; changes: number };
 
+/** One sync run, measured in this (fresh) process: wall time, write requests, changes, peak RSS and heap. */
+async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "synced" }>> {
+  const store = createStore({
+    tableName: "bench",
+    endpoint: job.endpoint,
+    localCredentials: true,
+    writeConcurrency: 64,
+  });
+  const http = createHttpClient();
+  const sampler = rssSampler();
+  const snapAt = Number(process.env.BENCH_SNAPSHOT_MIB ?? 0);
+  const snapTimer = snapAt
+    ? setInterval(async () => {
+        if (process.memoryUsage().heapUsed / 1048576 < snapAt) return;
+        clearInterval(snapTimer);
+        process.stderr.write(
+          `heap snapshot: ${(await import("node:v8")).writeHeapSnapshot("/tmp/bench.heapsnapshot")}\n`,
+        );
+      }, 20)
+    : undefined;
+  const profile = job.profileFile ? await startProfile() : null;
+  const t0 = performance.now();
+  const report = await runSync({
+    config: job.config,
+    store,
+    http,
+    scopeConcurrency: SCOPE_CONCURRENCY,
+    defaultRequestsPerSecond: DEFAULT_REQUESTS_PER_SECOND,
+    ...(job.memoryBudget ? { memoryBudgetImages: job.memoryBudget } : {}),
+  });
+  const wallMs = performance.now() - t0;
+  if (profile && job.profileFile) writeFileSync(job.profileFile, JSON.stringify(await profile.stop()));
+  const peak = sampler.stop();
+  await http.close();
+  store.close();
+  const bad = report.scopes.find((s) => s.status !== "complete");
+  return {
+    type: "synced",
+    ok: report.ok,
+    ...(bad ? { problem: JSON.stringify(bad) } : {}),
+    figures: {
+      wallMs,
+      writes: store.stats.writeRequests,
+      changes: changesOf(report),
+      peakRssMiB: peak.rss,
+      peakHeapMiB: peak.heap,
+    },
+  };
+}
+
 async function childMain(role: string, args: Record<string, string | undefined>): Promise<void> {
+  if (role === "sync") {
+    process.once("message", async (job: SyncJob) => {
+      process.send?.(await syncChild(job), () => process.exit(0));
+    });
+    process.send?.({ type: "ready", url: "" } satisfies ChildMessage);
+    return;
+  }
   if (role === "dynamo") {
     const dynamo = await startLocalDynamo();
     process.send?.({ type: "ready", url: dynamo.endpoint } satisfies ChildMessage);
@@ -119,9 +195,11 @@ async function childMain(role: string, args: Record<string, string | undefined>)
 function spawnChild(
   role: string,
   extra: string[] = [],
+  execArgv: string[] = [],
 ): Promise<{ child: ChildProcess; url: string; facts?: CatalogueFacts }> {
   const child = fork(process.argv[1] as string, ["--role", role, ...extra], {
     stdio: ["ignore", "ignore", "inherit", "ipc"],
+    execArgv: [...process.execArgv, ...execArgv],
   });
   return new Promise((resolve, reject) => {
     child.once("error", reject);
@@ -265,6 +343,7 @@ async function benchSize(
   baselineMaxImages: number,
   profileDir?: string,
   memoryBudget?: number,
+  heapCapMiB?: number,
 ): Promise<SizeResult> {
   // The catalogue lives in the emulator's process only; it reports the facts the figures need.
   const [emu, dyn] = await Promise.all([
@@ -282,46 +361,30 @@ async function benchSize(
       ...(a.api === "zenlayer-bmc" ? {} : { scopes: facts.scopes[a.api] ?? [] }),
     })),
   };
-  const store = createStore({ tableName: "bench", endpoint: dyn.url, localCredentials: true, writeConcurrency: 64 });
+  const store = createStore({ tableName: "bench", endpoint: dyn.url, localCredentials: true });
   await store.ensureTable();
-  const http = createHttpClient();
+  store.close();
   const runs: RunFigures[] = [];
   let driftChanges = 0;
   for (const label of ["first", "steady", "drift 1%"]) {
     if (label === "drift 1%") driftChanges = (await ask(emu.child, { cmd: "drift", images }, "drift")).changes;
     await ask(emu.child, { cmd: "reset" }, "stats");
-    const writesBefore = store.stats.writeRequests;
-    const sampler = rssSampler();
-    const profile = profileDir ? await startProfile() : null;
-    const t0 = performance.now();
-    const report = await runSync({
+    // Each run in a fresh process, as each scheduled invocation usually is: its memory is its own, not what an
+    // earlier run left behind.
+    const sync = await spawnChild("sync", [], heapCapMiB ? [`--max-old-space-size=${heapCapMiB}`] : []);
+    const job: SyncJob = {
+      cmd: "sync",
       config,
-      store,
-      http,
-      scopeConcurrency: SCOPE_CONCURRENCY,
-      defaultRequestsPerSecond: DEFAULT_REQUESTS_PER_SECOND,
-      ...(memoryBudget ? { memoryBudgetImages: memoryBudget } : {}),
-    });
-    const wallMs = performance.now() - t0;
-    if (profile && profileDir) {
-      const file = join(profileDir, `${images}-${label.replace(/\W+/g, "-")}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(await profile.stop()));
-      process.stderr.write(`bench: CPU profile of this run in ${file}\n`);
-    }
-    const peak = sampler.stop();
-    if (!report.ok)
-      throw new Error(`bench sync not ok: ${JSON.stringify(report.scopes.filter((s) => s.status !== "complete")[0])}`);
+      endpoint: dyn.url,
+      ...(memoryBudget ? { memoryBudget } : {}),
+      ...(profileDir ? { profileFile: join(profileDir, `${images}-${label.replace(/\W+/g, "-")}.cpuprofile`) } : {}),
+    };
+    const done = await ask(sync.child, job, "synced");
+    if (!done.ok) throw new Error(`bench sync not ok: ${done.problem}`);
+    if (job.profileFile) process.stderr.write(`bench: CPU profile of this run in ${job.profileFile}\n`);
     const requests = (await ask(emu.child, { cmd: "stats" }, "stats")).total;
-    runs.push({
-      label,
-      wallMs,
-      requests,
-      writes: store.stats.writeRequests - writesBefore,
-      changes: changesOf(report),
-      peakRssMiB: peak.rss,
-      peakHeapMiB: peak.heap,
-    });
-    process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(wallMs)}\n`);
+    runs.push({ label, requests, ...done.figures });
+    process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(done.figures.wallMs)}\n`);
   }
   let baseline: RunFigures | null = null;
   if (images <= baselineMaxImages) {
@@ -343,8 +406,6 @@ async function benchSize(
     };
     process.stderr.write(`bench: ${images} images, naive baseline: ${formatDuration(baseline.wallMs)}\n`);
   }
-  await http.close();
-  store.close();
   emu.child.kill();
   dyn.child.kill();
   return {
@@ -370,6 +431,7 @@ async function main(): Promise<void> {
       "baseline-max": { type: "string", default: "150000" },
       "cpu-profile": { type: "string" },
       "memory-budget": { type: "string" },
+      "heap-cap": { type: "string", default: String(DEFAULT_HEAP_CAP_MIB) },
     },
   });
   if (values.role) return childMain(values.role, { scale: values.scale, replicas: values.replicas });
@@ -387,8 +449,11 @@ async function main(): Promise<void> {
   const profileDir = values["cpu-profile"];
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const budget = values["memory-budget"] ? Number(values["memory-budget"]) : undefined;
+  const heapCapMiB = Number(values["heap-cap"]);
   for (const s of sizes)
-    results.push(await benchSize(s.scale, s.replicas, Number(values["baseline-max"]), profileDir, budget));
+    results.push(
+      await benchSize(s.scale, s.replicas, Number(values["baseline-max"]), profileDir, budget, heapCapMiB || undefined),
+    );
 
   const rows: string[][] = [];
   for (const r of results) {
@@ -437,6 +502,7 @@ async function main(): Promise<void> {
     const last = figures[figures.length - 1] as (typeof figures)[number];
     const summary = {
       quick: !!values.quick,
+      heapCapMiB: heapCapMiB || null,
       latencyMs: LATENCY_MS,
       rateLimits: { zenlayerRps: DEFAULT_REQUESTS_PER_SECOND, tencentRps: API_LIMITS["tencent-cvm"].requestsPerSecond },
       scopeConcurrency: SCOPE_CONCURRENCY,

@@ -5,6 +5,10 @@
 // Per catalogue size: a first sync, a steady-state sync (no drift) and a sync after 1% drift; the naive
 // baseline (sequential, page size 20, a PutItem per image per run) does one full run on the same catalogue
 // (every naive run costs the same: it fetches and writes everything).
+//
+// For digging: `--scale S --replicas R` runs one size, `--cpu-profile DIR` writes a CPU profile of each sync run,
+// `--memory-budget N` and `--heap-cap MiB` (0: none) change the memory settings, and BENCH_SNAPSHOT_MIB=M in the
+// environment writes /tmp/bench.heapsnapshot once a sync's heap passes M MiB.
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";

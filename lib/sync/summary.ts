@@ -51,7 +51,7 @@ export function formatSummary(report: SyncReport): string {
     `${sum("fetched")} images fetched`,
     `${changes} changes (${sum("added")} added, ${sum("updated")} updated, ${sum("deprecated")} deprecated, ${sum("restored")} restored)`,
     `${sum("requests")} provider requests`,
-    `${sum("writes")} image write requests`,
+    `${sum("writes")} write requests (images and manifests)`,
     formatDuration(report.durationMs),
   ].join(", ");
   return `${renderTable(headers, rows)}\n\n${totals}`;

@@ -45,7 +45,7 @@ const USAGE = `Usage:
                     [--type <imageType>] [--json]     newest usable image; exit 1 when none matches
   image-sync changes --since <24h|7d|ISO time> [--until <time>] [--account <name>] [--scope <id>]
                      [--type added|updated|deprecated|restored] [--api <api>] [--json]
-  image-sync status [--stale-after-hours <n>] [--json]   freshness per scope, stale ones flagged
+  image-sync status [--stale-after-hours <n>] [--json]   freshness per scope; exit 1 when any is stale
   image-sync where --os <family> [--version <v>] [--json]
                      the latest usable image in every scope of every account
   image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
@@ -446,7 +446,8 @@ async function statusCommand(args: readonly string[], io: CliIo): Promise<number
           `${scopes.length} scopes, ${stale} stale (no complete sweep within ${staleAfterHours}h)\n`,
       );
     }
-    return 0;
+    // Like a sync that left a scope incomplete: 1, so a health check can run `image-sync status` alone.
+    return stale > 0 ? 1 : 0;
   } finally {
     await opened.close();
   }

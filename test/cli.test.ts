@@ -1,5 +1,5 @@
 // The CLI contract: exit codes, summary, --json output on stdout alone, --events JSONL, config errors.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function cli(args: string[], env: Record<string, string> = {}) {

@@ -1,5 +1,5 @@
 // Change events end to end through the local path: two syncs of the emulator with drift in between.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ajv } from "ajv";
@@ -16,6 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function sync(config: string, events: string, table: string) {

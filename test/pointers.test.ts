@@ -1,7 +1,7 @@
 // Latest-image pointers: the pure plan (move only when the answer changes, stale instead of deleted), then real
 // syncs of the emulator into dynalite, the stream consumer's code on what they wrote, and the pointers'
 // SSM parameters through the real @aws-sdk/client-ssm client to a local endpoint speaking SSM's protocol.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SSMClient } from "@aws-sdk/client-ssm";
@@ -258,6 +258,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.destroy();
   await Promise.all([stack?.close(), ssm?.close()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 type Rec = Record<string, unknown>;

@@ -1,6 +1,6 @@
 // The query commands of the CLI (latest, changes, status), in-process against dynalite after real syncs made
 // with the CLI itself: history is recorded by the local stream-consumer path after every sync.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,9 +33,10 @@ async function cli(args: string[]) {
 
 const SYNCED = ["FRA-A", "HKG-A"];
 
+let dir: string | undefined;
 beforeAll(async () => {
   stack = await startStack({ scale: 0.2 });
-  const dir = mkdtempSync(join(tmpdir(), "image-sync-query-cli-"));
+  dir = mkdtempSync(join(tmpdir(), "image-sync-query-cli-"));
   config = join(dir, "config.json");
   writeFileSync(config, JSON.stringify(stack.config(["zenlayer-vm"], () => ({ scopes: [...SYNCED, "LAX-A"] }))));
   // LAX-A never answers, so `status` has a stale scope to flag.
@@ -55,6 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("image-sync changes", () => {

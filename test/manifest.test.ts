@@ -286,6 +286,28 @@ describe("manifests and sweep records over real syncs", () => {
     expect(calls.loadScope).toBe(reads + 1);
   });
 
+  it("a lease the store cannot take fails that account alone; the others sync and let theirs go", async () => {
+    const raw = await stack.freshStore();
+    const store: Store = {
+      ...raw,
+      acquireLease: (key, ...rest) =>
+        key === "zenlayer-zec"
+          ? Promise.reject(Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" }))
+          : raw.acquireLease(key, ...rest),
+    };
+    const config = stack.config(["zenlayer-vm", "zenlayer-zec"], (a) => ({
+      scopes: a.api === "zenlayer-vm" ? ["SIN-A"] : ["sa-east-1a"],
+    }));
+    const report = await stack.sync(config, { store });
+    expect(report.ok).toBe(false);
+    expect(report.scopes.map((s) => [s.account, s.scope, s.status])).toEqual([
+      ["zenlayer-vm", "SIN-A", "complete"],
+      ["zenlayer-zec", "*", "failed"],
+    ]);
+    expect(report.scopes[1]?.error?.message).toMatch(/throttled/);
+    expect(await raw.acquireLease("zenlayer-vm", "next-run", Date.now(), 60_000)).toBe(true);
+  });
+
   it("a lease that lapsed cannot carry the record: the unchanged scopes' statuses are written instead", async () => {
     const raw = await stack.freshStore();
     const { store, calls, faults } = instrument(raw);

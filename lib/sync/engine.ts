@@ -202,18 +202,31 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     adapters[account.api]({ account, http: counting(opts.http, counter), now });
 
   // One sweep of an account at a time, across runs: a lease item with expiry, so a crashed run's lease lapses.
+  // Taken for every account at once; an account whose lease cannot be read or written fails on its own.
   const leased: AccountConfig[] = [];
-  for (const account of opts.config.accounts) {
-    if (dryRun || (await opts.store.acquireLease(leaseKey(account), runId, now(), leaseMs))) {
+  const taken = dryRun
+    ? []
+    : await Promise.allSettled(
+        opts.config.accounts.map((account) => opts.store.acquireLease(leaseKey(account), runId, now(), leaseMs)),
+      );
+  opts.config.accounts.forEach((account, i) => {
+    const outcome = taken[i];
+    if (dryRun || (outcome?.status === "fulfilled" && outcome.value)) {
       if (!dryRun) leased.push(account);
-      continue;
+      return;
+    }
+    if (outcome?.status === "rejected") {
+      const err = asImageSyncError(outcome.reason, { account: account.name, api: account.api });
+      log.error("account failed: its lease could not be taken", { account: account.name, error: err.describe() });
+      reports.push({ ...emptyReport(account, "*"), error: errorSummary(err) });
+      return;
     }
     const err = new ImageSyncError("LEASE_HELD", "another run is sweeping this account; skipped", {
       context: { account: account.name, api: account.api },
     });
     log.warn("account skipped: lease held by another run", { account: account.name });
     reports.push({ ...emptyReport(account, "*"), status: "skipped", error: errorSummary(err) });
-  }
+  });
   const active = dryRun ? opts.config.accounts : leased;
 
   try {
@@ -249,27 +262,30 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       syncScope(task.account, task.scope, statuses.get(`${task.account.name}#${task.scope}`)),
     );
   } finally {
-    for (const key of new Set(leased.map(leaseKey))) {
-      const swept = unchangedSweeps.get(key) ?? [];
-      const recorded = swept.slice(0, MAX_RECORDED_SCOPES);
-      const record: SweepRecord = {
-        runId,
-        scopes: Object.fromEntries(recorded.map((s) => [`${s.account}#${s.scope}`, s.lastAttemptAt])),
-      };
-      let kept = false;
-      try {
-        kept = await opts.store.releaseLease(key, runId, record, now());
-      } catch (e) {
-        log.warn("could not release lease", { lease: key, error: asImageSyncError(e).describe() });
-      }
-      // What the lease could not carry (or did not, having lapsed) goes to the status items themselves.
-      for (const status of kept ? swept.slice(MAX_RECORDED_SCOPES) : swept) {
-        await opts.store
-          .putScopeStatus(status)
-          .catch((e) =>
-            log.error("could not record scope status", { scope: status.scope, error: asImageSyncError(e).describe() }),
-          );
-      }
+    await Promise.all([...new Set(leased.map(leaseKey))].map((key) => letGo(key)));
+  }
+
+  /** Lets a lease go with the record of its unchanged scopes (or writes their statuses when it cannot). */
+  async function letGo(key: string): Promise<void> {
+    const swept = unchangedSweeps.get(key) ?? [];
+    const recorded = swept.slice(0, MAX_RECORDED_SCOPES);
+    const record: SweepRecord = {
+      runId,
+      scopes: Object.fromEntries(recorded.map((s) => [`${s.account}#${s.scope}`, s.lastAttemptAt])),
+    };
+    let kept = false;
+    try {
+      kept = await opts.store.releaseLease(key, runId, record, now());
+    } catch (e) {
+      log.warn("could not release lease", { lease: key, error: asImageSyncError(e).describe() });
+    }
+    // What the lease could not carry (or did not, having lapsed) goes to the status items themselves.
+    for (const status of kept ? swept.slice(MAX_RECORDED_SCOPES) : swept) {
+      await opts.store
+        .putScopeStatus(status)
+        .catch((e) =>
+          log.error("could not record scope status", { scope: status.scope, error: asImageSyncError(e).describe() }),
+        );
     }
   }
 

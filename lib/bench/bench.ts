@@ -106,7 +106,7 @@ type ChildMessage =
       problem?: string;
       figures: Omit<RunFigures, "label" | "requests">;
     }
-  | { type: "stats"; total: number }
+  | { type: "stats"; total: number; cpuMs?: number }
   | { type: "drift"; changes: number };
 
 /** One sync run, measured in this (fresh) process: wall time, write requests, changes, peak RSS and heap. */
@@ -130,6 +130,7 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
       }, 20)
     : undefined;
   const profile = job.profileFile ? await startProfile() : null;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const report = await runSync({
     config: job.config,
@@ -140,6 +141,7 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
     ...(job.memoryBudget ? { memoryBudgetImages: job.memoryBudget } : {}),
   });
   const wallMs = performance.now() - t0;
+  const cpu = cpuMs(process.cpuUsage(cpu0));
   if (profile && job.profileFile) writeFileSync(job.profileFile, JSON.stringify(await profile.stop()));
   const peak = sampler.stop();
   await http.close();
@@ -155,6 +157,7 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
       changes: changesOf(report),
       peakRssMiB: peak.rss,
       peakHeapMiB: peak.heap,
+      cpuMs: cpu,
     },
   };
 }
@@ -174,10 +177,17 @@ async function childMain(role: string, args: Record<string, string | undefined>)
   }
   const catalogue = benchCatalogue(Number(args.scale), Number(args.replicas));
   const emulator = await startEmulator({ catalogue, latencyMs: LATENCY_MS });
+  let cpuAtReset = process.cpuUsage();
   process.on("message", (m: { cmd: string; images?: number }) => {
-    if (m.cmd === "stats") process.send?.({ type: "stats", total: emulator.stats.total } satisfies ChildMessage);
+    if (m.cmd === "stats")
+      process.send?.({
+        type: "stats",
+        total: emulator.stats.total,
+        cpuMs: cpuMs(process.cpuUsage(cpuAtReset)),
+      } satisfies ChildMessage);
     if (m.cmd === "reset") {
       emulator.stats.reset();
+      cpuAtReset = process.cpuUsage();
       process.send?.({ type: "stats", total: 0 } satisfies ChildMessage);
     }
     if (m.cmd === "drift") {
@@ -243,7 +253,11 @@ interface RunFigures {
   peakRssMiB: number;
   /** Peak V8 heap in use (live objects and garbage not yet collected), for reading RSS against. */
   peakHeapMiB: number;
+  /** CPU time the measured process used (user + system). */
+  cpuMs: number;
 }
+
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
 function rssSampler() {
   let peak = process.memoryUsage().rss;
@@ -386,8 +400,12 @@ async function benchSize(
     const done = await ask(sync.child, job, "synced");
     if (!done.ok) throw new Error(`bench sync not ok: ${done.problem}`);
     if (job.profileFile) process.stderr.write(`bench: CPU profile of this run in ${job.profileFile}\n`);
-    const requests = (await ask(emu.child, { cmd: "stats" }, "stats")).total;
+    const emuStats = await ask(emu.child, { cmd: "stats" }, "stats");
+    const requests = emuStats.total;
     runs.push({ label, requests, ...done.figures });
+    process.stderr.write(
+      `bench: ${label}: the sync used ${(done.figures.cpuMs / 1000).toFixed(1)} s of CPU, the emulator ${((emuStats.cpuMs ?? 0) / 1000).toFixed(1)} s\n`,
+    );
     process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(done.figures.wallMs)}\n`);
   }
   let baseline: RunFigures | null = null;
@@ -396,6 +414,7 @@ async function benchSize(
     await naiveStore.ensureTable();
     naiveStore.close();
     const sampler = rssSampler();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const n = await naiveRun(config, dyn.url, "naive");
     const peak = sampler.stop();
@@ -407,6 +426,7 @@ async function benchSize(
       changes: n.writes,
       peakRssMiB: peak.rss,
       peakHeapMiB: peak.heap,
+      cpuMs: cpuMs(process.cpuUsage(cpu0)),
     };
     process.stderr.write(`bench: ${images} images, naive baseline: ${formatDuration(baseline.wallMs)}\n`);
   }
@@ -472,11 +492,12 @@ async function main(): Promise<void> {
         String(run.changes),
         run.peakRssMiB.toFixed(0),
         run.peakHeapMiB.toFixed(0),
+        `${(run.cpuMs / 1000).toFixed(1)}s`,
       ]);
     }
   }
   process.stdout.write(
-    `${renderTable(["images", "scopes", "run", "wall", "requests", "writes", "changes", "peak RSS MiB", "peak heap MiB"], rows)}\n\n`,
+    `${renderTable(["images", "scopes", "run", "wall", "requests", "writes", "changes", "peak RSS MiB", "peak heap MiB", "CPU"], rows)}\n\n`,
   );
 
   const figures = results.map((r) => {

@@ -2,30 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { FetchedImage, StoredImage } from "../lib/model.ts";
 import { diffScope } from "../lib/sync/diff.ts";
 import { contentHash, stableStringify } from "../lib/sync/hash.ts";
+import { fetchedImage } from "./helpers/images.ts";
 
 const key = { account: "acct", api: "zenlayer-zec" as const, provider: "zenlayer" as const, scope: "asia-east-1a" };
 const T0 = "2026-01-01T00:00:00.000Z";
 const T1 = "2026-01-02T00:00:00.000Z";
 
-function fetched(id: string, over: Partial<FetchedImage> = {}): FetchedImage {
-  return {
-    imageId: id,
-    name: `Ubuntu ${id}`,
-    description: null,
-    osType: "linux",
-    osFamily: "ubuntu",
-    osVersion: "22.04",
-    architecture: "x86_64",
-    imageType: "public",
-    status: "AVAILABLE",
-    available: true,
-    unusable: null,
-    sizeGiB: 20,
-    createdAt: null,
-    raw: { imageId: id, imageStatus: "AVAILABLE" },
-    ...over,
-  };
-}
+const fetched = fetchedImage;
 
 /** What the store holds after a baseline diff of `images` at T0. */
 function storedFrom(images: FetchedImage[]): Map<string, StoredImage> {

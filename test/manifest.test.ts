@@ -9,29 +9,12 @@ import { MANIFEST_CHUNK_BYTES, manifestFromItems, manifestItems } from "../lib/s
 import type { Store } from "../lib/store/store.ts";
 import { classify, diffScope, type StoredDigest, sweepChangesNothing } from "../lib/sync/diff.ts";
 import { contentHash, fingerprint, primeContentHash } from "../lib/sync/hash.ts";
+import { fetchedImage } from "./helpers/images.ts";
 import { type Stack, startStack } from "./helpers/stack.ts";
 
 const key = { account: "acct", api: "zenlayer-zec" as const, provider: "zenlayer" as const, scope: "z1" };
 
-function image(id: string, over: Partial<FetchedImage> = {}): FetchedImage {
-  return {
-    imageId: id,
-    name: `Ubuntu ${id}`,
-    description: null,
-    osType: "linux",
-    osFamily: "ubuntu",
-    osVersion: "22.04",
-    architecture: "x86_64",
-    imageType: "public",
-    status: "AVAILABLE",
-    available: true,
-    unusable: null,
-    sizeGiB: 20,
-    createdAt: null,
-    raw: { imageId: id },
-    ...over,
-  };
-}
+const image = fetchedImage;
 
 const digests = (stored: Map<string, StoredImage>): Map<string, StoredDigest> => new Map(stored);
 

@@ -10,6 +10,7 @@
 // change the scope's images first removes that reference, and names a new manifest only after every image and
 // pointer write succeeded; so a named manifest always describes the table, and a crash in between leaves the
 // scope without one (the next run then reads the images back, as it would without manifests).
+import type { QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { ScopeKey } from "../model.ts";
 import type { StoredDigest } from "../sync/diff.ts";
 
@@ -28,6 +29,15 @@ export const MANIFEST_CHUNK_BYTES = 300_000;
 
 export const manifestPk = (key: Pick<ScopeKey, "account" | "scope">): string => `MANIFEST#${key.account}#${key.scope}`;
 export const manifestSk = (index: number): string => `CHUNK#${String(index).padStart(4, "0")}`;
+
+/** Every chunk of the scope's manifest (one Query; manifestFromItems keeps the ones the reference names). */
+export function manifestQuery(tableName: string, key: Pick<ScopeKey, "account" | "scope">): QueryCommandInput {
+  return {
+    TableName: tableName,
+    KeyConditionExpression: "PK = :pk",
+    ExpressionAttributeValues: { ":pk": manifestPk(key) },
+  };
+}
 
 type Entry = [id: string, hash: string, state: "a" | "d", reason: string | null, fingerprint?: string];
 

@@ -54,6 +54,7 @@ import {
   manifestFromItems,
   manifestItems,
   manifestPk,
+  manifestQuery,
   manifestSk,
 } from "./manifest.ts";
 import { tableDefinition } from "./table.ts";
@@ -423,12 +424,7 @@ export function createStore(opts: StoreOptions): Store {
       }
     },
     async loadManifest(key, ref) {
-      const items = await queryAll({
-        TableName: tableName,
-        KeyConditionExpression: "PK = :pk",
-        ExpressionAttributeValues: { ":pk": manifestPk(key) },
-      });
-      return manifestFromItems(items, ref);
+      return manifestFromItems(await queryAll(manifestQuery(tableName, key)), ref);
     },
     async commitScope(status, manifest) {
       const key = { account: status.account, scope: status.scope };

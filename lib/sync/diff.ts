@@ -91,7 +91,7 @@ export function diffScope(input: DiffInput): DiffResult {
   return { changes, unchanged, counts: { active, deprecated } };
 }
 
-/** What is known of a stored image that decides whether a fetched one changes it (see ScopeManifest). */
+/** What is known of a stored image that decides whether a fetched one changes it (lib/store/manifest.ts). */
 export type StoredDigest = Pick<StoredImage, "state" | "contentHash" | "deprecationReason"> & {
   /** The fingerprint (lib/sync/hash.ts) of the image the content hash was taken of, when the manifest knows it. */
   fingerprint?: string;

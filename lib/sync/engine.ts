@@ -329,7 +329,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       };
       if (record === "unchanged") {
         const key = leaseKey(account);
-        unchangedSweeps.set(key, [...(unchangedSweeps.get(key) ?? []), next]);
+        const swept = unchangedSweeps.get(key);
+        if (swept) swept.push(next);
+        else unchangedSweeps.set(key, [next]);
         return;
       }
       try {

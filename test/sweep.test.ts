@@ -136,7 +136,45 @@ describe("sweepScope", () => {
     const { adapter, calls, fetch } = pagedAdapter(ids(15), 10, undefined, ["1", "2"]);
     const r = await sweepScope(adapter, "z", fetch);
     expect(r.complete).toBe(true);
-    expect(calls.map((c) => `${c.part}:${c.pageNumber}`)).toEqual(["1:1", "1:2", "2:1", "2:2"]);
+    // At once: sub-listings are independent (the caller paces them together).
+    expect(calls.map((c) => `${c.part}:${c.pageNumber}`).sort()).toEqual(["1:1", "1:2", "2:1", "2:2"]);
+    expect(r.partCounts).toEqual({ 1: 15, 2: 15 });
+  });
+
+  it("with the last sweep's size, the pages go out with page 1, not after it", async () => {
+    const { adapter } = pagedAdapter(ids(35), 10);
+    let firstDone = false;
+    const sentBeforeFirst: number[] = [];
+    const fetch = async (q: PageQuery) => {
+      if (!firstDone && q.pageNumber > 1) sentBeforeFirst.push(q.pageNumber);
+      const page = await adapter.fetchPage(q);
+      await new Promise((r) => setTimeout(r, 5));
+      if (q.pageNumber === 1) firstDone = true;
+      return page;
+    };
+    const r = await sweepScope(adapter, "z", fetch, 4, async () => {}, { "*": 35 });
+    expect(r).toMatchObject({ complete: true, partCounts: { "*": 35 } });
+    expect(sentBeforeFirst.sort()).toEqual([2, 3, 4]);
+    // Without it, page 1 first.
+    sentBeforeFirst.length = 0;
+    firstDone = false;
+    expect((await sweepScope(adapter, "z", fetch, 4)).complete).toBe(true);
+    expect(sentBeforeFirst).toEqual([]);
+  });
+
+  it("a listing that grew or shrank since the last sweep is still swept whole", async () => {
+    for (const [last, now] of [
+      [12, 35],
+      [35, 12],
+      [40, 0],
+    ] as const) {
+      const { adapter, calls, fetch } = pagedAdapter(ids(now), 10);
+      const r = await sweepScope(adapter, "z", fetch, 4, async () => {}, { "*": last });
+      expect(r).toMatchObject({ complete: true, partCounts: { "*": now } });
+      expect(r.images.map((i) => i.imageId)).toEqual(ids(now));
+      // At most the pages the last sweep had, or the pages there are now.
+      expect(calls.length).toBeLessThanOrEqual(Math.max(Math.ceil(last / 10), Math.ceil(now / 10), 1));
+    }
   });
 
   it("an error on a page propagates: the caller fails the scope", async () => {

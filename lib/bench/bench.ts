@@ -147,6 +147,15 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
   await http.close();
   store.close();
   const bad = report.scopes.find((s) => s.status !== "complete");
+  if (process.env.BENCH_SCOPES) {
+    // Where the wall time went, scope by scope (slowest first).
+    const busy = report.scopes.reduce((n, s) => n + s.durationMs, 0);
+    process.stderr.write(
+      `bench: scope time ${(busy / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(1)} s of wall\n`,
+    );
+    for (const s of [...report.scopes].sort((a, b) => b.durationMs - a.durationMs).slice(0, 12))
+      process.stderr.write(`  ${s.api} ${s.scope}: ${s.durationMs} ms, ${s.requests} requests, ${s.fetched} images\n`);
+  }
   return {
     type: "synced",
     ok: report.ok,
@@ -172,6 +181,11 @@ async function childMain(role: string, args: Record<string, string | undefined>)
   }
   if (role === "dynamo") {
     const dynamo = await startLocalDynamo();
+    let cpuAtReset = process.cpuUsage();
+    process.on("message", (m: { cmd: string }) => {
+      if (m.cmd === "reset") cpuAtReset = process.cpuUsage();
+      process.send?.({ type: "stats", total: 0, cpuMs: cpuMs(process.cpuUsage(cpuAtReset)) } satisfies ChildMessage);
+    });
     process.send?.({ type: "ready", url: dynamo.endpoint } satisfies ChildMessage);
     return;
   }
@@ -386,7 +400,7 @@ async function benchSize(
   let driftChanges = 0;
   for (const label of ["first", "steady", "drift 1%"]) {
     if (label === "drift 1%") driftChanges = (await ask(emu.child, { cmd: "drift", images }, "drift")).changes;
-    await ask(emu.child, { cmd: "reset" }, "stats");
+    await Promise.all([ask(emu.child, { cmd: "reset" }, "stats"), ask(dyn.child, { cmd: "reset" }, "stats")]);
     // Each run in a fresh process, as each scheduled invocation usually is: its memory is its own, not what an
     // earlier run left behind.
     const sync = await spawnChild("sync", [], heapCapMiB ? [`--max-old-space-size=${heapCapMiB}`] : []);
@@ -400,11 +414,14 @@ async function benchSize(
     const done = await ask(sync.child, job, "synced");
     if (!done.ok) throw new Error(`bench sync not ok: ${done.problem}`);
     if (job.profileFile) process.stderr.write(`bench: CPU profile of this run in ${job.profileFile}\n`);
-    const emuStats = await ask(emu.child, { cmd: "stats" }, "stats");
+    const [emuStats, dynStats] = await Promise.all([
+      ask(emu.child, { cmd: "stats" }, "stats"),
+      ask(dyn.child, { cmd: "stats" }, "stats"),
+    ]);
     const requests = emuStats.total;
     runs.push({ label, requests, ...done.figures });
     process.stderr.write(
-      `bench: ${label}: the sync used ${(done.figures.cpuMs / 1000).toFixed(1)} s of CPU, the emulator ${((emuStats.cpuMs ?? 0) / 1000).toFixed(1)} s\n`,
+      `bench: ${label}: the sync used ${(done.figures.cpuMs / 1000).toFixed(1)} s of CPU, the emulator ${((emuStats.cpuMs ?? 0) / 1000).toFixed(1)} s, DynamoDB (dynalite) ${((dynStats.cpuMs ?? 0) / 1000).toFixed(1)} s\n`,
     );
     process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(done.figures.wallMs)}\n`);
   }

@@ -4,6 +4,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { parserDefine } from "./parser-hash.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 // ESM bundles of CommonJS dependencies need `require`, `__filename` and `__dirname`.
@@ -24,6 +25,7 @@ const common = {
   sourcemap: true,
   legalComments: "none",
   logLevel: "warning",
+  define: parserDefine(root),
 };
 
 const handlers = readdirSync(join(root, "handlers"))

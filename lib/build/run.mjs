@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { parserDefine } from "./parser-hash.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const [entry, ...args] = process.argv.slice(2);
@@ -21,6 +22,7 @@ await build({
   target: "node20",
   sourcemap: true,
   logLevel: "warning",
+  define: parserDefine(root),
   external: ["dynalite", "@aws-sdk/*", "undici", "esbuild"],
   banner: {
     js: "import { createRequire as __isCreateRequire } from 'node:module'; const require = __isCreateRequire(import.meta.url);",

@@ -5,6 +5,11 @@
 //
 //   item       PK                          SK             attributes
 //   manifest   MANIFEST#<account>#<scope>  CHUNK#<nnnn>   runId, index, entries (JSON of [id, hash, state, reason, fp])
+//   pages      MANIFEST#<account>#<scope>  PAGES          runId, pageFormat, covers, pages (JSON of [digest, total, n])
+//
+// The pages item lists the last sweep's pages whose images are all stored as listed (lib/sync/pages.ts). When
+// a sweep recognises every one of them, and they cover every active image, nothing changed: that one small
+// item is all a steady scope reads.
 //
 // The scope's status names the manifest that is valid ({ runId, chunks, count }). A run that is about to
 // change the scope's images first removes that reference, and names a new manifest only after every image and
@@ -13,6 +18,7 @@
 import type { QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { ScopeKey } from "../model.ts";
 import type { StoredDigest } from "../sync/diff.ts";
+import type { PageRecord } from "../sync/pages.ts";
 
 export interface ManifestRef {
   runId: string;
@@ -23,12 +29,62 @@ export interface ManifestRef {
 
 export type Manifest = Map<string, StoredDigest>;
 
+/** The pages a manifest records (see above). */
+export interface PageIndex {
+  /** What the digests are relative to (lib/sync/pages.ts PAGE_FORMAT). */
+  pageFormat: string;
+  /** By digest. */
+  pages: Map<string, PageRecord>;
+  /** True when every active image of the manifest is on one of the pages. */
+  covers: boolean;
+}
+
 export const MANIFEST_ITEM = "manifest";
 /** A chunk's entries stay under this many bytes, far inside DynamoDB's 400 KB item limit. */
 export const MANIFEST_CHUNK_BYTES = 300_000;
 
 export const manifestPk = (key: Pick<ScopeKey, "account" | "scope">): string => `MANIFEST#${key.account}#${key.scope}`;
 export const manifestSk = (index: number): string => `CHUNK#${String(index).padStart(4, "0")}`;
+export const PAGES_SK = "PAGES";
+/** Pages one index records: about 40 bytes each, so far inside DynamoDB's 400 KB item limit. */
+export const MAX_RECORDED_PAGES = 5_000;
+
+/** The manifest's page index item, written with its chunks by run `runId` (null: too many pages to record). */
+export function pageIndexItem(
+  key: Pick<ScopeKey, "account" | "scope">,
+  runId: string,
+  index: PageIndex,
+): Record<string, unknown> | null {
+  if (index.pages.size > MAX_RECORDED_PAGES) return null;
+  return {
+    PK: manifestPk(key),
+    SK: PAGES_SK,
+    itemType: MANIFEST_ITEM,
+    runId,
+    pageFormat: index.pageFormat,
+    covers: index.covers,
+    pages: JSON.stringify([...index.pages].map(([digest, r]) => [digest, r.totalCount, r.count])),
+  };
+}
+
+/** The page index of the manifest the reference names, or null when the item is another run's or unreadable. */
+export function pageIndexFromItem(item: Record<string, unknown> | undefined, ref: ManifestRef): PageIndex | null {
+  if (!item || item.runId !== ref.runId || typeof item.pageFormat !== "string" || typeof item.pages !== "string")
+    return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(item.pages);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed)) return null;
+  const pages = new Map<string, PageRecord>();
+  for (const p of parsed as unknown[]) {
+    if (!Array.isArray(p) || typeof p[0] !== "string" || typeof p[2] !== "number") return null;
+    pages.set(p[0], { totalCount: typeof p[1] === "number" ? p[1] : null, count: p[2] });
+  }
+  return { pageFormat: item.pageFormat, pages, covers: item.covers === true };
+}
 
 /** Every chunk of the scope's manifest (one Query; manifestFromItems keeps the ones the reference names). */
 export function manifestQuery(tableName: string, key: Pick<ScopeKey, "account" | "scope">): QueryCommandInput {

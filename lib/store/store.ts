@@ -19,7 +19,7 @@ import {
 import { StoreError } from "../errors.ts";
 import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
-import type { Change, StoredDigest } from "../sync/diff.ts";
+import type { Change } from "../sync/diff.ts";
 import type { PointerWrite } from "../sync/pointers.ts";
 import {
   acquireLeaseParams,
@@ -56,6 +56,10 @@ import {
   manifestPk,
   manifestQuery,
   manifestSk,
+  PAGES_SK,
+  type PageIndex,
+  pageIndexFromItem,
+  pageIndexItem,
 } from "./manifest.ts";
 import { tableDefinition } from "./table.ts";
 
@@ -137,15 +141,17 @@ export interface Store extends ItemReader {
   releaseLease(account: string, owner: string, record: SweepRecord, nowMs: number): Promise<boolean>;
   /** The manifest the reference names, or null when its chunks do not make it up (one Query). */
   loadManifest(key: Pick<ScopeKey, "account" | "scope">, ref: ManifestRef): Promise<Manifest | null>;
+  /** The page index of the manifest the reference names, or null when it has none (one GetItem). */
+  loadPageIndex(key: Pick<ScopeKey, "account" | "scope">, ref: ManifestRef): Promise<PageIndex | null>;
   /**
-   * Writes the scope's status naming a new manifest of its digests, together with that manifest's chunks
+   * Writes the scope's status naming a new manifest (with its page index, when it has one), together with that manifest's chunks
    * (chunks beyond it, up to `previousChunks`, are deleted): one BatchWriteItem for up to 24 chunks. The
    * writes may land in any order, or some not at all: a status naming chunks that are not all there finds
    * no manifest (loadManifest gives null). Returns the reference and the write requests made.
    */
   commitScope(
     status: ScopeStatus,
-    manifest: { runId: string; digests: Iterable<[string, StoredDigest]>; previousChunks: number },
+    manifest: { runId: string; digests: Manifest; pages: PageIndex | null; previousChunks: number },
   ): Promise<{ ref: ManifestRef; requests: number }>;
   /** Removes the manifest reference from the scope's status (before its images change); one write. */
   clearManifest(key: Pick<ScopeKey, "account" | "scope">): Promise<void>;
@@ -426,10 +432,23 @@ export function createStore(opts: StoreOptions): Store {
     async loadManifest(key, ref) {
       return manifestFromItems(await queryAll(manifestQuery(tableName, key)), ref);
     },
+    async loadPageIndex(key, ref) {
+      try {
+        const out = await doc.send(
+          new GetCommand({ TableName: tableName, Key: { PK: manifestPk(key), SK: PAGES_SK } }),
+        );
+        return pageIndexFromItem(out.Item, ref);
+      } catch (e) {
+        throw storeError("manifest", e, key);
+      }
+    },
     async commitScope(status, manifest) {
       const key = { account: status.account, scope: status.scope };
       const { items, ref } = manifestItems(key, manifest.runId, manifest.digests);
-      const requests: Record<string, unknown>[] = items.map((Item) => ({ PutRequest: { Item } }));
+      const pages = manifest.pages && pageIndexItem(key, manifest.runId, manifest.pages);
+      const requests: Record<string, unknown>[] = [...items, ...(pages ? [pages] : [])].map((Item) => ({
+        PutRequest: { Item },
+      }));
       for (let i = ref.chunks; i < manifest.previousChunks; i++)
         requests.push({ DeleteRequest: { Key: { PK: manifestPk(key), SK: manifestSk(i) } } });
       requests.push({ PutRequest: { Item: statusItem({ ...status, manifest: ref }) } });

@@ -12,23 +12,23 @@ import {
   providerOf,
   type ScopeOutcome,
   type ScopeStatus,
-  type StoredImage,
 } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
 import { ADAPTERS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
-import type { AdapterFactory, Page, ProviderAdapter } from "../providers/types.ts";
+import type { AdapterFactory, PageQuery, ProviderAdapter } from "../providers/types.ts";
 import type { SweepRecord } from "../store/items.ts";
-import type { Manifest } from "../store/manifest.ts";
+import { MAX_RECORDED_PAGES, type Manifest, type PageIndex } from "../store/manifest.ts";
 import type { Store } from "../store/store.ts";
-import { type Change, classify, diffScope, sweepChangesNothing } from "./diff.ts";
+import { type Change, classify, diffScope, type StoredDigest, sweepChangesNothing } from "./diff.ts";
 import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
 import { contentHash, fingerprint, jsonBytesBound, primeContentHash } from "./hash.ts";
 import { Pacer } from "./pacer.ts";
+import { PAGE_FORMAT, PageProbe, type PageRecord, replaying } from "./pages.ts";
 import { type PointerWrite, planPointers } from "./pointers.ts";
 import { applyChanges, withReplacements } from "./replacement.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
 import { WeightedSemaphore } from "./semaphore.ts";
-import { sweepScope } from "./sweep.ts";
+import { type SweptPage, type SweptPageRecord, sweepScope } from "./sweep.ts";
 
 export interface ScopeReport {
   account: string;
@@ -198,8 +198,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     error: null,
   });
 
-  const makeAdapter = (account: AccountConfig, counter: { requests: number }): ProviderAdapter =>
-    adapters[account.api]({ account, http: counting(opts.http, counter), now });
+  const makeAdapter = (account: AccountConfig, http: HttpClient): ProviderAdapter =>
+    adapters[account.api]({ account, http, now });
 
   // One sweep of an account at a time, across runs: a lease item with expiry, so a crashed run's lease lapses.
   // Taken for every account at once; an account whose lease cannot be read or written fails on its own.
@@ -237,7 +237,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         const counter = { requests: 0 };
         const t0 = now();
         try {
-          const scopes = await withRetry(() => makeAdapter(account, counter).listScopes(), retry, retryDeps);
+          const adapter = makeAdapter(account, counting(opts.http, counter));
+          const scopes = await withRetry(() => adapter.listScopes(), retry, retryDeps);
           for (const scope of scopes) tasks.push({ account, scope });
         } catch (e) {
           const err = asImageSyncError(e, { account: account.name, api: account.api });
@@ -302,7 +303,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       error: ImageSyncError | null,
       extra: Partial<Pick<ScopeStatus, "counts" | "heldDeprecations" | "partCounts">> = {},
       /** "unchanged": recorded on the lease; a manifest: written with the status, which names it. */
-      record: "unchanged" | Manifest | null = null,
+      record: "unchanged" | ManifestRecord | null = null,
     ) => {
       report.status = status;
       report.error = error ? errorSummary(error) : null;
@@ -338,7 +339,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         if (record) {
           const committed = await opts.store.commitScope(next, {
             runId,
-            digests: record,
+            ...record,
             previousChunks: previous?.manifest?.chunks ?? 0,
           });
           report.writes += committed.requests;
@@ -356,7 +357,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       return;
     }
 
-    const adapter = makeAdapter(account, counter);
+    const http = counting(opts.http, counter);
+    const adapter = makeAdapter(account, http);
     const rps =
       account.requestsPerSecond ??
       adapter.defaultRequestsPerSecond ??
@@ -368,11 +370,27 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const known = previous ? previous.counts.active + previous.counts.deprecated : 0;
     let release: (() => void) | undefined = known > 0 ? await memory.acquire(known) : undefined;
     try {
-      // With a manifest, "did anything change?" needs a few items, not the scope's images: read it while the
-      // provider is being swept. Without one, the images are read back anyway: start that now instead.
+      // With a manifest, "did anything change?" needs one small item: its page index, read while the provider
+      // is swept. The manifest's digests are read once a page is not recognised (or there is no index). Without
+      // a manifest, the images are read back anyway: start that now instead.
       const scopeKey = { account: account.name, scope };
-      const manifestEarly = manifestRef ? opts.store.loadManifest(scopeKey, manifestRef) : null;
-      manifestEarly?.catch(() => undefined); // awaited below; a failed sweep must not leave it unhandled
+      const index = manifestRef
+        ? opts.store.loadPageIndex(scopeKey, manifestRef).then(
+            (i) => (i?.pageFormat === PAGE_FORMAT ? i : null),
+            () => null,
+          )
+        : null;
+      let manifestEarly: Promise<Manifest | null> | null = null;
+      const readManifest = (): Promise<Manifest | null> => {
+        if (!manifestEarly) {
+          manifestEarly = manifestRef ? opts.store.loadManifest(scopeKey, manifestRef) : Promise.resolve(null);
+          manifestEarly.catch(() => undefined); // awaited below; a failed sweep must not leave it unhandled
+        }
+        return manifestEarly;
+      };
+      void index?.then((i) => {
+        if (!i) readManifest();
+      });
       let storedEarly = manifestRef ? null : opts.store.loadScope(scopeKey);
       storedEarly?.catch(() => undefined);
       let pointersEarly = manifestRef ? null : opts.store.loadPointers(scopeKey);
@@ -385,9 +403,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         pointersEarly = opts.store.loadPointers(scopeKey);
         pointersEarly.catch(() => undefined);
       };
-      const watch = (page: Page): Page => {
-        if (!storedEarly && manifestEarly)
-          manifestEarly.then(
+      const watch = (page: SweptPage): SweptPage => {
+        if (!storedEarly && manifestRef && !page.reused)
+          readManifest().then(
             (m) => {
               if (m) primeFromManifest(m, page.images);
               if (!m || page.images.some((img) => classify(m.get(img.imageId) ?? null, img) !== null)) readBack();
@@ -396,6 +414,26 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           );
         return page;
       };
+      // One request for one page; a reply recognised from the last sweep is not parsed (lib/sync/pages.ts).
+      const knownPages = index?.then((i) => i?.pages ?? null) ?? null;
+      const fetchPage = async (query: PageQuery): Promise<SweptPage> => {
+        const probe = new PageProbe(http, knownPages, account.api, query);
+        try {
+          const page = await makeAdapter(account, probe.http).fetchPage(query);
+          return { ...page, digest: probe.digest, reused: null };
+        } catch (e) {
+          const match = probe.match;
+          if (!match) throw e;
+          const parse = async () => (await makeAdapter(account, replaying(match.response)).fetchPage(query)).images;
+          return {
+            images: [],
+            totalCount: match.record.totalCount,
+            requestId: null,
+            digest: probe.digest,
+            reused: { count: match.record.count, parse },
+          };
+        }
+      };
       const sweep = await sweepScope(
         adapter,
         scope,
@@ -403,7 +441,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           withRetry(
             async () => {
               await pacer.take();
-              return watch(await adapter.fetchPage(query));
+              return watch(await fetchPage(query));
             },
             retry,
             retryDeps,
@@ -413,8 +451,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         async (total) => {
           release ??= await memory.acquire(total * adapter.parts(scope).length);
         },
+        previous?.partCounts ?? {},
       );
-      report.fetched = sweep.images.length;
+      report.fetched = Object.values(sweep.partCounts).reduce((n, c) => n + c, 0);
       if (!sweep.complete) {
         const err = new IncompleteSweepError(sweep.problem ?? "inconsistent listing", {
           account: account.name,
@@ -425,29 +464,50 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         await finish("incomplete", err);
         return;
       }
-      const fetched = sweep.images.map(fitRaw);
       const baseline = !previous?.baselineAt;
       report.baseline = baseline;
-      const manifest = manifestEarly
-        ? await manifestEarly.catch((e) => {
+      // Steady state needs a status that says nothing else: last sweep complete, nothing held, same listing sizes.
+      const steadyStatus =
+        !baseline &&
+        previous?.lastOutcome === "complete" &&
+        !previous.heldDeprecations &&
+        samePartCounts(previous.partCounts ?? {}, sweep.partCounts);
+      // At a glance: every page was recognised, they are the pages the index records, and those list every active
+      // image. No image, pointer or status write, and nothing parsed.
+      const pageIndex = index ? await index : null;
+      if (
+        steadyStatus &&
+        pageIndex?.covers &&
+        sweep.pageCount > 0 &&
+        sweep.unparsedPages === sweep.pageCount &&
+        sweep.pageCount === pageIndex.pages.size
+      ) {
+        report.unchanged = known;
+        await finish("complete", null, {}, "unchanged");
+        await opts.onChanges?.([], report, []);
+        return;
+      }
+      const fetched = (sweep.unparsedPages > 0 ? await sweep.parseAll() : sweep.images).map(fitRaw);
+      report.fetched = fetched.length;
+      const manifest = manifestRef
+        ? await readManifest().catch((e) => {
             scopeLog.warn("manifest unreadable: reading the images", { error: asImageSyncError(e).describe() });
             return null;
           })
         : null;
       if (!manifest) manifestRef = null;
       else primeFromManifest(manifest, fetched);
-      // Steady state: a complete sweep that changes nothing against the manifest, of a scope whose status says
-      // nothing else (last sweep complete, nothing held, same listing sizes). No image, pointer or status write.
-      if (
-        manifest &&
-        !baseline &&
-        previous?.lastOutcome === "complete" &&
-        !previous.heldDeprecations &&
-        samePartCounts(previous.partCounts ?? {}, sweep.partCounts) &&
-        sweepChangesNothing(manifest, fetched)
-      ) {
+      // Image by image: a complete sweep that changes nothing against the manifest. Nothing is written, unless the
+      // manifest has no page index this code can use (written by another version): it gets one, once.
+      if (manifest && steadyStatus && sweepChangesNothing(manifest, fetched)) {
         report.unchanged = manifest.size;
-        await finish("complete", null, {}, "unchanged");
+        const reindex = !pageIndex && sweep.pageCount > 0 && sweep.pageCount <= MAX_RECORDED_PAGES;
+        await finish(
+          "complete",
+          null,
+          {},
+          reindex ? withFingerprints(manifest, fetched, sweep.pageRecords()) : "unchanged",
+        );
         await opts.onChanges?.([], report, []);
         return;
       }
@@ -535,7 +595,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           "complete",
           null,
           { counts, heldDeprecations: guarded.held, partCounts },
-          manifestRef ? null : withFingerprints(applyChanges(stored, apply), fetched),
+          manifestRef ? null : withFingerprints(applyChanges(stored, apply), fetched, sweep.pageRecords()),
         );
         await opts.onChanges?.(apply, report, pointers);
         return;
@@ -572,24 +632,50 @@ export const DEFAULT_MEMORY_BUDGET_IMAGES = 16_000;
 export const MAX_RECORDED_SCOPES = 2_000;
 
 /** Content hashes the manifest recorded for images whose fingerprint it knows: no need to hash them again. */
-function primeFromManifest(manifest: Manifest, images: readonly FetchedImage[]): void {
+function primeFromManifest(digests: Manifest, images: readonly FetchedImage[]): void {
   for (const image of images) {
-    const d = manifest.get(image.imageId);
+    const d = digests.get(image.imageId);
     if (d) primeContentHash(image, d.fingerprint, d.contentHash);
   }
 }
 
-/** A manifest of the stored images, with the fingerprint of each listed image its content hash was taken of. */
-function withFingerprints(stored: ReadonlyMap<string, StoredImage>, fetched: readonly FetchedImage[]): Manifest {
-  const out: Manifest = new Map();
+/** A manifest to write: the digests of the stored images, and the index of the pages that list them. */
+interface ManifestRecord {
+  digests: Manifest;
+  pages: PageIndex;
+}
+
+/**
+ * A manifest of the stored images, with the fingerprint of each listed image its content hash was taken of,
+ * and an index of the sweep's pages whose images are all stored as listed.
+ */
+function withFingerprints(
+  stored: ReadonlyMap<string, StoredDigest>,
+  fetched: readonly FetchedImage[],
+  records: readonly SweptPageRecord[],
+): ManifestRecord {
+  const digests: Manifest = new Map();
   for (const [id, s] of stored)
-    out.set(id, { state: s.state, contentHash: s.contentHash, deprecationReason: s.deprecationReason });
+    digests.set(id, { state: s.state, contentHash: s.contentHash, deprecationReason: s.deprecationReason });
   for (const image of fetched) {
-    const d = out.get(image.imageId);
+    const d = digests.get(image.imageId);
     // A held change leaves the stored hash behind the listing's: that image gets no fingerprint.
     if (d && d.contentHash === contentHash(image)) d.fingerprint = fingerprint(image);
   }
-  return out;
+  // A page with an image stored otherwise than listed (a held change), or one another page lists too, is not
+  // recorded: it must be parsed. So recorded pages never share an image, and their counts add up.
+  const pages = new Map<string, PageRecord>();
+  const listed = new Set<string>();
+  for (const page of records) {
+    const ids = new Set(page.ids);
+    if (ids.size !== page.ids.length) continue;
+    if (page.ids.some((id) => listed.has(id) || digests.get(id)?.fingerprint === undefined)) continue;
+    for (const id of ids) listed.add(id);
+    pages.set(page.digest, { totalCount: page.totalCount, count: ids.size });
+  }
+  let covers = true;
+  for (const [id, d] of digests) if (d.state === "active" && !listed.has(id)) covers = false;
+  return { digests, pages: { pageFormat: PAGE_FORMAT, pages, covers } };
 }
 
 function samePartCounts(a: Record<string, number>, b: Record<string, number>): boolean {

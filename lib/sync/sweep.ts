@@ -1,11 +1,39 @@
 // The sweep of one scope: every page of every sub-listing at the maximum page size, de-duplicated,
 // and checked for completeness (unique ids equal the last totalCount, and totalCount did not move
 // between the first and the last page). An inconsistent listing is swept once more, then given up.
+//
+// Pages recognised from the last sweep (lib/sync/pages.ts) are not parsed. A listing whose every page is
+// recognised is the recorded listing, so its count comes from the records (whose pages never share an
+// image); a listing with any other page parses its recognised pages too, and is checked image by image.
 import type { FetchedImage } from "../model.ts";
 import type { Page, PageQuery, ProviderAdapter } from "../providers/types.ts";
 
+/** A page as the engine hands it over: parsed, or recognised from the last sweep. */
+export interface SweptPage extends Page {
+  /** The digest of the page's reply (lib/sync/pages.ts); absent when it has none. */
+  digest?: string | null;
+  /** For a recognised page (whose `images` are then empty): its recorded image count, and how to parse it. */
+  reused?: { count: number; parse: () => Promise<FetchedImage[]> } | null;
+}
+
+/** A page of a complete sweep, as the manifest may record it. */
+export interface SweptPageRecord {
+  digest: string;
+  totalCount: number | null;
+  ids: string[];
+}
+
 export interface SweepResult {
+  /** The images parsed, de-duplicated by id: every image unless `unparsedPages` > 0. */
   images: FetchedImage[];
+  /** Pages left unparsed: those of listings whose every page was recognised. */
+  unparsedPages: number;
+  /** All pages of the sweep. */
+  pageCount: number;
+  /** Parses the pages left unparsed and gives every image of the sweep (the same objects as `images`). */
+  parseAll: () => Promise<FetchedImage[]>;
+  /** The digest, totalCount and image ids of every page with a digest (pages left unparsed: after parseAll). */
+  pageRecords: () => SweptPageRecord[];
   complete: boolean;
   /** Unique images per sub-listing, keyed by part ("*" for a single listing: DynamoDB map keys cannot be empty). */
   partCounts: Record<string, number>;
@@ -13,10 +41,21 @@ export interface SweepResult {
   problem?: string;
 }
 
-export type FetchPage = (query: PageQuery) => Promise<Page>;
+export type FetchPage = (query: PageQuery) => Promise<SweptPage>;
+
+/** A page as the sweep keeps it: its images once parsed. */
+interface Kept {
+  pageNumber: number;
+  page: SweptPage;
+  images: FetchedImage[] | null;
+}
 
 interface PartResult {
   images: Map<string, FetchedImage>;
+  pages: Kept[];
+  /** True when every page was recognised and none is parsed: `images` is then empty. */
+  recognised: boolean;
+  unique: number;
   consistent: boolean;
   problem?: string;
 }
@@ -28,44 +67,88 @@ async function sweepPart(
   fetch: FetchPage,
   concurrency: number,
   onSize: (total: number) => Promise<void>,
+  /** The listing's size in the last complete sweep, if known. */
+  lastCount: number | undefined,
 ): Promise<PartResult> {
-  const images = new Map<string, FetchedImage>();
+  const pages: Kept[] = [];
+  const take = (pageNumber: number, page: SweptPage) =>
+    pages.push({ pageNumber, page, images: page.reused ? null : page.images });
+  const result = (consistent: boolean, totalCount: number | null, problem?: string): Promise<PartResult> =>
+    settle(pages, consistent, totalCount, problem);
   const pageSize = adapter.maxPageSize;
   if (pageSize === null) {
     // Unpaged dialect: one call is the whole listing, so it is consistent by construction.
-    const page = await fetch({ scope, part, pageNumber: 1, pageSize: 0 });
-    for (const image of page.images) images.set(image.imageId, image);
-    return { images, consistent: true };
+    take(1, await fetch({ scope, part, pageNumber: 1, pageSize: 0 }));
+    return result(true, null);
   }
-  // Page 1 tells how many pages there are; the rest are fetched `concurrency` at a time (the caller paces
-  // them), because with offset paging each page is addressable and a provider's rate limit, not its
-  // latency, should bound the sweep.
-  const first = await fetch({ scope, part, pageNumber: 1, pageSize });
-  if (first.totalCount === null) return { images, consistent: false, problem: "the provider gave no totalCount" };
-  const firstTotal = first.totalCount;
-  const totals = new Set([firstTotal]);
-  for (const image of first.images) images.set(image.imageId, image);
-  const pages = Math.max(1, Math.ceil(firstTotal / pageSize));
-  // The caller may wait here for memory: it now knows how big the listing is, and holds only one page.
-  await onSize(firstTotal);
-  let next = 2;
-  const worker = async () => {
-    while (next <= pages) {
-      const pageNumber = next++;
-      const page = await fetch({ scope, part, pageNumber, pageSize });
-      totals.add(page.totalCount ?? -1);
-      for (const image of page.images) images.set(image.imageId, image);
-    }
+  // Page 1 tells how many pages there are. With offset paging each page is addressable, so the rest are fetched
+  // `concurrency` at a time (the caller paces them): a provider's rate limit, not its latency, bounds the sweep.
+  // When the last sweep says how long the listing was, its pages go out with page 1 instead of after it (a
+  // listing that shrank by a page costs one empty page; one that grew gets its new pages once page 1 says so).
+  const totals = new Set<number>();
+  let first: SweptPage | null = null;
+  const fetchRange = async (from: number, to: () => number) => {
+    let next = from;
+    const worker = async () => {
+      while (next <= to()) {
+        const pageNumber = next++;
+        const page = await fetch({ scope, part, pageNumber, pageSize });
+        if (pageNumber === 1) {
+          first = page;
+          // The caller may wait here for memory: it now knows how big the listing is.
+          if (page.totalCount !== null) await onSize(page.totalCount);
+        }
+        totals.add(page.totalCount ?? -1);
+        take(pageNumber, page);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, to() - from + 1)) }, worker));
   };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), pages - 1) }, worker));
+  const pagesOf = (n: number) => Math.max(1, Math.ceil(n / pageSize));
+  const guessed = lastCount === undefined ? 1 : pagesOf(lastCount);
+  await fetchRange(1, () => (first?.totalCount == null ? guessed : Math.min(guessed, pagesOf(first.totalCount))));
+  const firstPage = first as SweptPage | null;
+  if (firstPage?.totalCount == null) return result(false, null, "the provider gave no totalCount");
+  const firstTotal = firstPage.totalCount;
+  if (pagesOf(firstTotal) > guessed) await fetchRange(guessed + 1, () => pagesOf(firstTotal));
   if (totals.size > 1) {
     const seen = [...totals].map((t) => (t < 0 ? "none" : String(t))).join(", ");
-    return { images, consistent: false, problem: `totalCount moved during the sweep (${seen})` };
+    return result(false, firstTotal, `totalCount moved during the sweep (${seen})`);
   }
-  if (images.size !== firstTotal) {
-    return { images, consistent: false, problem: `${images.size} unique images but totalCount ${firstTotal}` };
+  return result(true, firstTotal);
+}
+
+/** Counts a listing's unique images: from the records when every page was recognised, else by parsing. */
+async function settle(
+  pages: Kept[],
+  consistent: boolean,
+  totalCount: number | null,
+  problem?: string,
+): Promise<PartResult> {
+  // In page order, whatever order they came in: the same listing gives the same sweep.
+  pages.sort((a, b) => a.pageNumber - b.pageNumber);
+  const images = new Map<string, FetchedImage>();
+  const recognised = pages.length > 0 && pages.every((k) => k.page.reused);
+  let unique: number;
+  if (recognised) {
+    unique = pages.reduce((n, k) => n + (k.page.reused?.count ?? 0), 0);
+  } else {
+    for (const k of pages) {
+      k.images ??= (await k.page.reused?.parse()) ?? [];
+      for (const image of k.images) images.set(image.imageId, image);
+    }
+    unique = images.size;
   }
-  return { images, consistent: true };
+  if (consistent && totalCount !== null && unique !== totalCount)
+    return {
+      images,
+      pages,
+      recognised,
+      unique,
+      consistent: false,
+      problem: `${unique} unique images but totalCount ${totalCount}`,
+    };
+  return { images, pages, recognised, unique, consistent, ...(problem ? { problem } : {}) };
 }
 
 export async function sweepScope(
@@ -76,23 +159,71 @@ export async function sweepScope(
   concurrency = 1,
   /** Told each listing's size after its first page, before the rest is fetched. */
   onSize: (total: number) => Promise<void> = async () => {},
+  /** The last complete sweep's unique images per sub-listing (ScopeStatus.partCounts), when there was one. */
+  lastCounts: Record<string, number> = {},
 ): Promise<SweepResult> {
-  const all = new Map<string, FetchedImage>();
+  const parts: PartResult[] = [];
   const partCounts: Record<string, number> = {};
-  for (const part of adapter.parts(scope)) {
-    let result = await sweepPart(adapter, scope, part, fetch, concurrency, onSize);
-    if (!result.consistent) result = await sweepPart(adapter, scope, part, fetch, concurrency, onSize);
+  // Sub-listings are independent: swept at once (the caller's pace is shared), each retried on its own.
+  const names = adapter.parts(scope);
+  const results = await Promise.all(
+    names.map(async (part) => {
+      const sweep = () =>
+        sweepPart(adapter, scope, part, fetch, concurrency, onSize, lastCounts[part || "*"] ?? undefined);
+      const result = await sweep();
+      return result.consistent ? result : sweep();
+    }),
+  );
+  for (const [i, part] of names.entries()) {
+    const result = results[i] as PartResult;
     if (!result.consistent) {
       const where = part ? ` (listing ${part})` : "";
       return {
         images: [],
+        unparsedPages: 0,
+        pageCount: 0,
+        parseAll: async () => [],
+        pageRecords: () => [],
         complete: false,
         partCounts,
         problem: `inconsistent listing twice${where}: ${result.problem}`,
       };
     }
-    partCounts[part || "*"] = result.images.size;
-    for (const [id, image] of result.images) all.set(id, image);
+    partCounts[part || "*"] = result.unique;
+    parts.push(result);
   }
-  return { images: [...all.values()], complete: true, partCounts };
+  const merge = (): FetchedImage[] => {
+    const all = new Map<string, FetchedImage>();
+    for (const p of parts) for (const [id, image] of p.images) all.set(id, image);
+    return [...all.values()];
+  };
+  const kept = parts.flatMap((p) => p.pages);
+  let images = merge();
+  const unparsed = parts.filter((p) => p.recognised);
+  const parseAll = async (): Promise<FetchedImage[]> => {
+    for (const p of unparsed.splice(0)) {
+      for (const k of p.pages) {
+        k.images ??= (await k.page.reused?.parse()) ?? [];
+        for (const image of k.images) p.images.set(image.imageId, image);
+      }
+      p.recognised = false;
+    }
+    images = merge();
+    return images;
+  };
+  const pageRecords = (): SweptPageRecord[] =>
+    kept.flatMap((k) =>
+      k.page.digest && k.images
+        ? [{ digest: k.page.digest, totalCount: k.page.totalCount, ids: k.images.map((i) => i.imageId) }]
+        : [],
+    );
+  return {
+    images,
+    unparsedPages: unparsed.reduce((n, p) => n + p.pages.length, 0),
+    pageCount: kept.length,
+    parseAll,
+    pageRecords,
+    complete: true,
+    partCounts,
+  };
 }

@@ -163,6 +163,34 @@ describe("page digests over real syncs", () => {
     expect(counts.parsed).toBe(10);
   });
 
+  it("a tight memory budget with every scope changed finishes: a reservation traded up is never lost", async () => {
+    const raw = await stack.freshStore();
+    const all = stack.config(["tencent-cvm"]);
+    const memoryBudgetImages = 500;
+    expect((await stack.sync(all, { store: raw, memoryBudgetImages })).ok).toBe(true);
+    // A change on page 1 of every region: each scope reads its images back while it still sweeps.
+    const renamed: Array<[Record<string, unknown>, unknown]> = [];
+    const expected: Record<string, number> = {};
+    for (const [region, records] of stack.emulator.catalogue.get("tencent-cvm") ?? []) {
+      const record = records[0];
+      expected[region] = record ? 1 : 0;
+      if (!record) continue;
+      renamed.push([record, record.ImageName]);
+      record.ImageName = `${String(record.ImageName)} (v2)`;
+    }
+    expect(renamed.length).toBeGreaterThanOrEqual(4);
+    try {
+      const report = await stack.sync(all, { store: raw, memoryBudgetImages });
+      expect(report.ok).toBe(true);
+      expect(Object.fromEntries(report.scopes.map((r) => [r.scope, r.updated]))).toMatchObject(expected);
+      const again = await stack.sync(all, { store: raw, memoryBudgetImages });
+      expect(again.ok).toBe(true);
+      expect(again.scopes.every((r) => r.writes === 0)).toBe(true);
+    } finally {
+      for (const [record, name] of renamed) record.ImageName = name;
+    }
+  }, 30_000);
+
   it("an image gone from the last page is deprecated, and only it", async () => {
     const raw = await stack.freshStore();
     const { adapters, counts } = counting();

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { AccountConfig } from "../lib/config.ts";
+import type { ScopeStatus } from "../lib/model.ts";
+import { sweepOrder } from "../lib/sync/engine.ts";
 import { defaultPlanOptions } from "../lib/sync/fanout.ts";
 import { estimateScopeSeconds, planSweeps, type ScopeEstimateInput } from "../lib/sync/plan.ts";
 
@@ -47,5 +50,58 @@ describe("planSweeps", () => {
     expect(big).toBeGreaterThanOrEqual(100 / 40); // 100 pages at 40 requests/s
     const one = estimateScopeSeconds({ account: "a", api: "zenlayer-bmc", scope: "global", knownImages: 60 }, o);
     expect(one).toBeLessThan(0.2);
+  });
+});
+
+describe("sweepOrder", () => {
+  const account = (name: string, api: AccountConfig["api"]): AccountConfig => ({
+    name,
+    api,
+    credentials: { secretId: "x", secretKey: "y" },
+  });
+  const tc = account("tc", "tencent-cvm");
+  const zl = account("zl", "zenlayer-zec");
+  const status = (acct: AccountConfig, scope: string, patch: Partial<ScopeStatus>): ScopeStatus => ({
+    account: acct.name,
+    api: acct.api,
+    scope,
+    lastRunId: "20260301T001500Z-aaaaaa",
+    lastAttemptAt: "2026-03-01T00:15:40.000Z",
+    lastOutcome: "complete",
+    lastCompleteAt: "2026-03-01T00:15:40.000Z",
+    baselineAt: "2026-01-01T00:00:00.000Z",
+    lastError: null,
+    counts: { active: 0, deprecated: 0 },
+    heldDeprecations: null,
+    partCounts: {},
+    ...patch,
+  });
+
+  it("never-swept and stale scopes first; among those one run completed, the longest sweep first", () => {
+    const statuses = new Map(
+      [
+        // Completed early in the last run, but small: 2 pages at 40/s.
+        status(tc, "small", { lastCompleteAt: "2026-03-01T00:15:01.000Z", partCounts: { "*": 150 } }),
+        // Completed late in the same run: 6 pages at 20/s, the longest.
+        status(zl, "big", { lastCompleteAt: "2026-03-01T00:16:30.000Z", partCounts: { "*": 5200 } }),
+        // 9 pages at 40/s.
+        status(tc, "mid", { lastCompleteAt: "2026-03-01T00:15:20.000Z", partCounts: { "*": 900 } }),
+        // Failed in the last run: last complete in the run before.
+        status(tc, "failed", {
+          lastOutcome: "failed",
+          lastCompleteAt: "2026-03-01T00:00:30.000Z",
+          partCounts: { "*": 10 },
+        }),
+      ].map((s) => [`${s.account}#${s.scope}`, s]),
+    );
+    const tasks = [
+      { account: tc, scope: "small" },
+      { account: zl, scope: "big" },
+      { account: tc, scope: "mid" },
+      { account: tc, scope: "failed" },
+      { account: tc, scope: "new" },
+    ];
+    sweepOrder(tasks, statuses);
+    expect(tasks.map((t) => t.scope)).toEqual(["new", "failed", "big", "mid", "small"]);
   });
 });

@@ -153,6 +153,18 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
     process.stderr.write(
       `bench: scope time ${(busy / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(1)} s of wall\n`,
     );
+    const byApi = new Map<string, { ms: number; boundMs: number; scopes: number }>();
+    for (const s of report.scopes) {
+      const a = byApi.get(s.api) ?? { ms: 0, boundMs: 0, scopes: 0 };
+      a.ms += s.durationMs;
+      a.boundMs += (s.requests / rpsOf(s.api)) * 1000;
+      a.scopes++;
+      byApi.set(s.api, a);
+    }
+    for (const [api, a] of byApi)
+      process.stderr.write(
+        `  ${api}: ${a.scopes} scopes, ${(a.ms / 1000).toFixed(1)} s (rate bound ${(a.boundMs / 1000).toFixed(1)} s)\n`,
+      );
     for (const s of [...report.scopes].sort((a, b) => b.durationMs - a.durationMs).slice(0, 12))
       process.stderr.write(`  ${s.api} ${s.scope}: ${s.durationMs} ms, ${s.requests} requests, ${s.fetched} images\n`);
   }

@@ -14,7 +14,7 @@ import {
   type ScopeStatus,
 } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
-import { ADAPTERS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
+import { ADAPTERS, API_LIMITS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
 import type { AdapterFactory, PageQuery, ProviderAdapter } from "../providers/types.ts";
 import type { SweepRecord } from "../store/items.ts";
 import { MAX_RECORDED_PAGES, type Manifest, type PageIndex } from "../store/manifest.ts";
@@ -253,11 +253,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       }),
     );
 
-    // Scopes completed longest ago (or never) go first, so a run cut short by its time budget moves them forward.
     const statuses = new Map((await opts.store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
-    const lastComplete = (t: { account: AccountConfig; scope: string }) =>
-      statuses.get(`${t.account.name}#${t.scope}`)?.lastCompleteAt ?? "";
-    tasks.sort((a, b) => cmp(lastComplete(a), lastComplete(b)));
+    sweepOrder(tasks, statuses);
 
     await mapLimit(tasks, opts.scopeConcurrency ?? 4, (task) =>
       syncScope(task.account, task.scope, statuses.get(`${task.account.name}#${task.scope}`)),
@@ -366,9 +363,29 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       DEFAULT_REQUESTS_PER_SECOND;
     const pacer = new Pacer(rps, now);
     // Memory: a scope holds its stored images and its sweep at once. A known scope reserves its last size
-    // before reading; a new one reserves once its first page tells how big it is.
+    // before reading; a new one reserves once its first page tells how big it is. A scope whose pages may all be
+    // recognised holds only their replies, a fraction of the images they parse into: it reserves that, and the
+    // rest once it must parse (letting its share go first, so no scope holds memory while it waits for more).
     const known = previous ? previous.counts.active + previous.counts.deprecated : 0;
-    let release: (() => void) | undefined = known > 0 ? await memory.acquire(known) : undefined;
+    let release: (() => void) | undefined;
+    let reserved = 0;
+    let done = false;
+    let reserving = Promise.resolve();
+    // One change of reservation at a time; one that lands after the scope finished is let go at once.
+    const reserve = (images: number): Promise<void> => {
+      reserving = reserving.then(async () => {
+        if (images <= reserved || done) return;
+        release?.();
+        release = undefined;
+        const got = await memory.acquire(images);
+        if (done) return got();
+        release = got;
+        reserved = images;
+      });
+      return reserving;
+    };
+    const full = () => reserve(Math.max(known, reserved, 1));
+    if (known > 0) await reserve(manifestRef ? Math.ceil(known * REPLY_WEIGHT) : known);
     try {
       // With a manifest, "did anything change?" needs one small item: its page index, read while the provider
       // is swept. The manifest's digests are read once a page is not recognised (or there is no index). Without
@@ -398,9 +415,10 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       // A page that changes something against the manifest means the images will be read back: start then.
       const readBack = () => {
         if (storedEarly) return;
-        storedEarly = opts.store.loadScope(scopeKey);
+        const ready = full();
+        storedEarly = ready.then(() => opts.store.loadScope(scopeKey));
         storedEarly.catch(() => undefined);
-        pointersEarly = opts.store.loadPointers(scopeKey);
+        pointersEarly = ready.then(() => opts.store.loadPointers(scopeKey));
         pointersEarly.catch(() => undefined);
       };
       const watch = (page: SweptPage): SweptPage => {
@@ -449,7 +467,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           ),
         opts.pageConcurrency ?? 4,
         async (total) => {
-          release ??= await memory.acquire(total * adapter.parts(scope).length);
+          if (reserved === 0) await reserve(total * adapter.parts(scope).length);
         },
         previous?.partCounts ?? {},
       );
@@ -487,6 +505,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         await opts.onChanges?.([], report, []);
         return;
       }
+      await full();
       const fetched = (sweep.unparsedPages > 0 ? await sweep.parseAll() : sweep.images).map(fitRaw);
       report.fetched = fetched.length;
       const manifest = manifestRef
@@ -605,6 +624,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       scopeLog.error("scope failed: nothing deprecated", { error: err.describe() });
       await finish("failed", err);
     } finally {
+      done = true;
       release?.();
     }
   }
@@ -623,10 +643,55 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
+ * Sorts the scopes to sweep (in place). Scopes completed longest ago (or never) go first, so a run cut short by
+ * its time budget moves them forward. Scopes last completed by the same run are equally fresh: among them the
+ * longest sweeps go first, so the short ones fill in at the end instead of one long sweep running alone.
+ */
+export function sweepOrder(
+  tasks: Array<{ account: AccountConfig; scope: string }>,
+  statuses: ReadonlyMap<string, ScopeStatus>,
+): void {
+  const order = new Map(
+    tasks.map((t) => {
+      const s = statuses.get(`${t.account.name}#${t.scope}`);
+      const completedBy = s?.lastOutcome === "complete" ? runStartOf(s.lastRunId) : null;
+      return [t, { fresh: completedBy ?? s?.lastCompleteAt ?? "", seconds: expectedSeconds(t.account, s) }];
+    }),
+  );
+  tasks.sort((a, b) => {
+    const x = order.get(a) as { fresh: string; seconds: number };
+    const y = order.get(b) as { fresh: string; seconds: number };
+    return cmp(x.fresh, y.fresh) || y.seconds - x.seconds;
+  });
+}
+
+/** When run `runId` (newRunId) started, as ISO 8601; null for an id of another shape. */
+export function runStartOf(runId: string): string | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(runId);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
+}
+
+/** The seconds a scope's sweep takes at its pace, from its listings' sizes in the last complete sweep. */
+function expectedSeconds(account: AccountConfig, status: ScopeStatus | undefined): number {
+  const limits = API_LIMITS[account.api];
+  const pages = Object.values(status?.partCounts ?? {}).reduce(
+    (n, count) => n + (limits.maxPageSize === null ? 1 : Math.max(1, Math.ceil(count / limits.maxPageSize))),
+    0,
+  );
+  return pages / (account.requestsPerSecond ?? limits.requestsPerSecond);
+}
+
+/**
  * Images the scopes in progress may hold at once. 16k keeps a first sync of 309k images under 256 MiB RSS with
  * V8's heap capped at 160 MiB (npm run bench), at 188 s against 172 s with 40k; steady runs are not slower.
  */
 export const DEFAULT_MEMORY_BUDGET_IMAGES = 16_000;
+
+/**
+ * What a scope's kept page replies weigh against the images they parse into (JSON text against objects, about a
+ * quarter), for the memory reservation of a scope whose pages may all be recognised.
+ */
+const REPLY_WEIGHT = 0.25;
 
 /** Unchanged scopes one lease item records (about 70 bytes each: far inside DynamoDB's 400 KB item limit). */
 export const MAX_RECORDED_SCOPES = 2_000;

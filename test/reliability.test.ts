@@ -281,16 +281,22 @@ describe("runs that meet each other", () => {
     const skipped = first.scopes.filter((s) => s.error?.code === "TIME_BUDGET").map((s) => s.scope);
     expect(skipped).toHaveLength(2);
     expect(first.scopes.filter((s) => s.status === "incomplete")).toHaveLength(2);
+    // The order scopes start in: each first reads its stored images (no manifest yet) or its page index.
     const order: string[] = [];
-    await stack.sync(cfg, {
-      store,
-      scopeConcurrency: 1,
-      canStartScope: () => {
-        return true;
+    const watched: Store = {
+      ...store,
+      loadScope: (k) => {
+        order.push(k.scope);
+        return store.loadScope(k);
       },
-      onChanges: (_c, report) => void order.push(report.scope),
-    });
+      loadPageIndex: (k, ref) => {
+        order.push(k.scope);
+        return store.loadPageIndex(k, ref);
+      },
+    };
+    await stack.sync(cfg, { store: watched, scopeConcurrency: 1 });
     expect(order.slice(0, 2).sort()).toEqual(skipped.sort());
+    expect(order).toHaveLength(4);
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ProviderError } from "../lib/errors.ts";
 import type { FetchedImage } from "../lib/model.ts";
 import type { Page, PageQuery, ProviderAdapter } from "../lib/providers/types.ts";
+import { mapLimit } from "../lib/sync/engine.ts";
 import { backoffDelay, withRetry } from "../lib/sync/retry.ts";
 import { sweepScope } from "../lib/sync/sweep.ts";
 
@@ -67,7 +68,7 @@ describe("sweepScope", () => {
 
   it("fetches the remaining pages concurrently with the same request count and the same checks", async () => {
     const { adapter, calls, fetch } = pagedAdapter(ids(2500), 100);
-    const r = await sweepScope(adapter, "z", fetch, 4);
+    const r = await sweepScope(adapter, "z", fetch, { concurrency: 4 });
     expect(r.complete).toBe(true);
     expect(r.images).toHaveLength(2500);
     expect(calls.map((c) => c.pageNumber).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
@@ -78,7 +79,7 @@ describe("sweepScope", () => {
         listing.splice(0, 1);
       }
     });
-    const s = await sweepScope(shifting.adapter, "z", shifting.fetch, 4);
+    const s = await sweepScope(shifting.adapter, "z", shifting.fetch, { concurrency: 4 });
     expect([s.complete, s.images.length, shifting.calls.length]).toEqual([true, 249, 6]);
   });
 
@@ -152,14 +153,39 @@ describe("sweepScope", () => {
       if (q.pageNumber === 1) firstDone = true;
       return page;
     };
-    const r = await sweepScope(adapter, "z", fetch, 4, async () => {}, { "*": 35 });
+    const r = await sweepScope(adapter, "z", fetch, { concurrency: 4, lastCounts: { "*": 35 } });
     expect(r).toMatchObject({ complete: true, partCounts: { "*": 35 } });
     expect(sentBeforeFirst.sort()).toEqual([2, 3, 4]);
     // Without it, page 1 first.
     sentBeforeFirst.length = 0;
     firstDone = false;
-    expect((await sweepScope(adapter, "z", fetch, 4)).complete).toBe(true);
+    expect((await sweepScope(adapter, "z", fetch, { concurrency: 4 })).complete).toBe(true);
     expect(sentBeforeFirst).toEqual([]);
+  });
+
+  it("says when every request has gone out, before the last reply is in", async () => {
+    const cases: Array<Record<string, number>> = [{}, { "*": 35 }, { "*": 12 }];
+    for (const lastCounts of cases) {
+      const { adapter } = pagedAdapter(ids(35), 10);
+      const sent = new Set<number>();
+      let replies = 0;
+      let atSignal = null as { sent: number[]; replies: number } | null;
+      const fetch = async (q: PageQuery, onSent?: () => void) => {
+        sent.add(q.pageNumber);
+        onSent?.();
+        await new Promise((r) => setTimeout(r, 10));
+        replies++;
+        return adapter.fetchPage(q);
+      };
+      const onAllSent = () => {
+        expect(atSignal).toBeNull();
+        atSignal = { sent: [...sent].sort(), replies };
+      };
+      const r = await sweepScope(adapter, "z", fetch, { concurrency: 4, lastCounts, onAllSent });
+      expect(r.complete).toBe(true);
+      expect(atSignal).toMatchObject({ sent: [1, 2, 3, 4] });
+      expect(atSignal?.replies).toBeLessThan(4);
+    }
   });
 
   it("a listing that grew or shrank since the last sweep is still swept whole", async () => {
@@ -169,7 +195,7 @@ describe("sweepScope", () => {
       [40, 0],
     ] as const) {
       const { adapter, calls, fetch } = pagedAdapter(ids(now), 10);
-      const r = await sweepScope(adapter, "z", fetch, 4, async () => {}, { "*": last });
+      const r = await sweepScope(adapter, "z", fetch, { concurrency: 4, lastCounts: { "*": last } });
       expect(r).toMatchObject({ complete: true, partCounts: { "*": now } });
       expect(r.images.map((i) => i.imageId)).toEqual(ids(now));
       // At most the pages the last sweep had, or the pages there are now.
@@ -226,5 +252,22 @@ describe("withRetry", () => {
     expect(backoffDelay(policy, 1, 0.999)).toBe(99);
     expect(backoffDelay(policy, 10, 0.999)).toBe(999);
     expect(backoffDelay(policy, 1, 0, 2000)).toBe(2000);
+  });
+});
+
+describe("mapLimit", () => {
+  it("gives an item's place to the next once it says so, and settles when every call has", async () => {
+    const log: string[] = [];
+    const pause = () => new Promise((r) => setTimeout(r, 5));
+    await mapLimit(["a", "b", "c"], 1, async (item, done) => {
+      log.push(`start ${item}`);
+      await pause();
+      if (item !== "c") done();
+      await pause();
+      await pause();
+      log.push(`end ${item}`);
+    });
+    expect(log.slice(0, 3)).toEqual(["start a", "start b", "start c"]);
+    expect(log.filter((l) => l.startsWith("end")).sort()).toEqual(["end a", "end b", "end c"]);
   });
 });

@@ -133,12 +133,31 @@ function errorSummary(e: ImageSyncError): { code: string; message: string; reque
   };
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` over the items, `limit` at a time: an item's place goes to the next once its promise settles or it
+ * calls `done` (work left that does not count against the limit). Resolves when every call has settled.
+ */
+export async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, done: () => void) => Promise<void>,
+): Promise<void> {
   let next = 0;
+  const calls: Promise<void>[] = [];
   const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
+    while (next < items.length) {
+      const item = items[next++] as T;
+      let done = () => {};
+      const freed = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      const call = fn(item, done);
+      calls.push(call);
+      await Promise.race([call, freed]);
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  await Promise.all(calls);
 }
 
 /** A raw provider record larger than this is trimmed (with a marker) so the item stays under DynamoDB's 400 KB. */
@@ -256,8 +275,10 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const statuses = new Map((await opts.store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
     sweepOrder(tasks, statuses);
 
-    await mapLimit(tasks, opts.scopeConcurrency ?? 4, (task) =>
-      syncScope(task.account, task.scope, statuses.get(`${task.account.name}#${task.scope}`)),
+    // `scopeConcurrency` scopes send requests at once: a scope whose requests have all gone out gives its place
+    // to the next while it waits for the replies and writes.
+    await mapLimit(tasks, opts.scopeConcurrency ?? 4, (task, sending) =>
+      syncScope(task.account, task.scope, statuses.get(`${task.account.name}#${task.scope}`), sending),
     );
   } finally {
     await Promise.all([...new Set(leased.map(leaseKey))].map((key) => letGo(key)));
@@ -287,7 +308,13 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     }
   }
 
-  async function syncScope(account: AccountConfig, scope: string, previous: ScopeStatus | undefined): Promise<void> {
+  async function syncScope(
+    account: AccountConfig,
+    scope: string,
+    previous: ScopeStatus | undefined,
+    /** Called once every request of the sweep has gone out. */
+    sending: () => void = () => {},
+  ): Promise<void> {
     const report = emptyReport(account, scope);
     const scopeLog = log.child({ account: account.name, api: account.api, scope });
     const t0 = now();
@@ -455,21 +482,25 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       const sweep = await sweepScope(
         adapter,
         scope,
-        (query) =>
+        (query, sent) =>
           withRetry(
             async () => {
               await pacer.take();
+              sent?.();
               return watch(await fetchPage(query));
             },
             retry,
             retryDeps,
             (err, delayMs) => scopeLog.warn("retrying", { code: err.code, delayMs, page: query.pageNumber }),
           ),
-        opts.pageConcurrency ?? 4,
-        async (total) => {
-          if (reserved === 0) await reserve(total * adapter.parts(scope).length);
+        {
+          concurrency: opts.pageConcurrency ?? 4,
+          onSize: async (total) => {
+            if (reserved === 0) await reserve(total * adapter.parts(scope).length);
+          },
+          lastCounts: previous?.partCounts ?? {},
+          onAllSent: sending,
         },
-        previous?.partCounts ?? {},
       );
       report.fetched = Object.values(sweep.partCounts).reduce((n, c) => n + c, 0);
       if (!sweep.complete) {

@@ -41,7 +41,22 @@ export interface SweepResult {
   problem?: string;
 }
 
-export type FetchPage = (query: PageQuery) => Promise<SweptPage>;
+/** Fetches one page; calls `sent` once the request goes out (after the caller's pacing). */
+export type FetchPage = (query: PageQuery, sent?: () => void) => Promise<SweptPage>;
+
+export interface SweepOptions {
+  /** Pages in flight at once per listing after the first. */
+  concurrency?: number;
+  /** Told each listing's size after its first page, before the rest is fetched. */
+  onSize?: (total: number) => Promise<void>;
+  /** The last complete sweep's unique images per sub-listing (ScopeStatus.partCounts), when there was one. */
+  lastCounts?: Record<string, number>;
+  /**
+   * Called once every request of the sweep has gone out (only replies are awaited): the caller may start
+   * another scope's requests. A listing swept again for inconsistency sends more after it.
+   */
+  onAllSent?: () => void;
+}
 
 /** A page as the sweep keeps it: its images once parsed. */
 interface Kept {
@@ -69,6 +84,8 @@ async function sweepPart(
   onSize: (total: number) => Promise<void>,
   /** The listing's size in the last complete sweep, if known. */
   lastCount: number | undefined,
+  /** Called once every page of the listing has been sent. */
+  allSent: () => void,
 ): Promise<PartResult> {
   const pages: Kept[] = [];
   const take = (pageNumber: number, page: SweptPage) =>
@@ -78,23 +95,36 @@ async function sweepPart(
   const pageSize = adapter.maxPageSize;
   if (pageSize === null) {
     // Unpaged dialect: one call is the whole listing, so it is consistent by construction.
-    take(1, await fetch({ scope, part, pageNumber: 1, pageSize: 0 }));
+    take(1, await fetch({ scope, part, pageNumber: 1, pageSize: 0 }, allSent));
     return result(true, null);
   }
   // Page 1 tells how many pages there are. With offset paging each page is addressable, so the rest are fetched
   // `concurrency` at a time (the caller paces them): a provider's rate limit, not its latency, bounds the sweep.
   // When the last sweep says how long the listing was, its pages go out with page 1 instead of after it (a
   // listing that shrank by a page costs one empty page; one that grew gets its new pages once page 1 says so).
+  const pagesOf = (n: number) => Math.max(1, Math.ceil(n / pageSize));
   const totals = new Set<number>();
   let first: SweptPage | null = null;
+  // Every page is sent once the first has told how many there are and each of those has gone out.
+  const sent = new Set<number>();
+  const checkSent = () => {
+    const total = first?.totalCount;
+    if (total === undefined || total === null) return;
+    for (let p = 1; p <= pagesOf(total); p++) if (!sent.has(p)) return;
+    allSent();
+  };
   const fetchRange = async (from: number, to: () => number) => {
     let next = from;
     const worker = async () => {
       while (next <= to()) {
         const pageNumber = next++;
-        const page = await fetch({ scope, part, pageNumber, pageSize });
+        const page = await fetch({ scope, part, pageNumber, pageSize }, () => {
+          sent.add(pageNumber);
+          checkSent();
+        });
         if (pageNumber === 1) {
           first = page;
+          checkSent();
           // The caller may wait here for memory: it now knows how big the listing is.
           if (page.totalCount !== null) await onSize(page.totalCount);
         }
@@ -104,11 +134,13 @@ async function sweepPart(
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, to() - from + 1)) }, worker));
   };
-  const pagesOf = (n: number) => Math.max(1, Math.ceil(n / pageSize));
   const guessed = lastCount === undefined ? 1 : pagesOf(lastCount);
   await fetchRange(1, () => (first?.totalCount == null ? guessed : Math.min(guessed, pagesOf(first.totalCount))));
   const firstPage = first as SweptPage | null;
-  if (firstPage?.totalCount == null) return result(false, null, "the provider gave no totalCount");
+  if (firstPage?.totalCount == null) {
+    allSent();
+    return result(false, null, "the provider gave no totalCount");
+  }
   const firstTotal = firstPage.totalCount;
   if (pagesOf(firstTotal) > guessed) await fetchRange(guessed + 1, () => pagesOf(firstTotal));
   if (totals.size > 1) {
@@ -155,25 +187,36 @@ export async function sweepScope(
   adapter: ProviderAdapter,
   scope: string,
   fetch: FetchPage,
-  /** Pages in flight at once after the first. */
-  concurrency = 1,
-  /** Told each listing's size after its first page, before the rest is fetched. */
-  onSize: (total: number) => Promise<void> = async () => {},
-  /** The last complete sweep's unique images per sub-listing (ScopeStatus.partCounts), when there was one. */
-  lastCounts: Record<string, number> = {},
+  options: SweepOptions = {},
 ): Promise<SweepResult> {
+  const { concurrency = 1, onSize = async () => {}, lastCounts = {} } = options;
+  let signalled = false;
+  const onAllSent = () => {
+    if (signalled) return;
+    signalled = true;
+    options.onAllSent?.();
+  };
   const parts: PartResult[] = [];
   const partCounts: Record<string, number> = {};
   // Sub-listings are independent: swept at once (the caller's pace is shared), each retried on its own.
   const names = adapter.parts(scope);
+  let sending = names.length;
   const results = await Promise.all(
     names.map(async (part) => {
+      let counted = false;
+      const allSent = () => {
+        if (counted) return;
+        counted = true;
+        if (--sending === 0) onAllSent();
+      };
       const sweep = () =>
-        sweepPart(adapter, scope, part, fetch, concurrency, onSize, lastCounts[part || "*"] ?? undefined);
-      const result = await sweep();
+        sweepPart(adapter, scope, part, fetch, concurrency, onSize, lastCounts[part || "*"] ?? undefined, allSent);
+      // A listing that fails on a page sends nothing more.
+      const result = await sweep().finally(allSent);
       return result.consistent ? result : sweep();
     }),
   );
+  onAllSent();
   for (const [i, part] of names.entries()) {
     const result = results[i] as PartResult;
     if (!result.consistent) {

@@ -499,7 +499,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
             if (reserved === 0) await reserve(total * adapter.parts(scope).length);
           },
           lastCounts: previous?.partCounts ?? {},
-          onAllSent: sending,
+          // A scope without a manifest will parse and write all it fetched: it keeps its place until done, so
+          // no more first sweeps run at once than the concurrency says (their write bursts set the peak RSS).
+          ...(manifestRef ? { onAllSent: sending } : {}),
         },
       );
       report.fetched = Object.values(sweep.partCounts).reduce((n, c) => n + c, 0);

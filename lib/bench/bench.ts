@@ -7,8 +7,9 @@
 // (every naive run costs the same: it fetches and writes everything).
 //
 // For digging: `--scale S --replicas R` runs one size, `--cpu-profile DIR` writes a CPU profile of each sync run,
-// `--memory-budget N` and `--heap-cap MiB` (0: none) change the memory settings, and BENCH_SNAPSHOT_MIB=M in the
-// environment writes /tmp/bench.heapsnapshot once a sync's heap passes M MiB.
+// `--memory-budget N` and `--heap-cap MiB` (0: none) change the memory settings, BENCH_SNAPSHOT_MIB=M in the
+// environment writes /tmp/bench.heapsnapshot once a sync's heap passes M MiB, and BENCH_SCOPES=1 prints where a
+// run's time went: each dialect's scope time against its rate bound, and the slowest scopes.
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";

@@ -188,6 +188,14 @@ describe("sweepScope", () => {
     }
   });
 
+  it("an empty page sent past the end of a listing that shrank is not one of its pages", async () => {
+    const { adapter } = pagedAdapter(ids(25), 10);
+    const fetch = async (q: PageQuery) => ({ ...(await adapter.fetchPage(q)), digest: `d${q.pageNumber}` });
+    const r = await sweepScope(adapter, "z", fetch, { concurrency: 4, lastCounts: { "*": 35 } });
+    expect(r).toMatchObject({ complete: true, pageCount: 3, partCounts: { "*": 25 } });
+    expect(r.pageRecords().map((p) => p.digest)).toEqual(["d1", "d2", "d3"]);
+  });
+
   it("a listing that grew or shrank since the last sweep is still swept whole", async () => {
     for (const [last, now] of [
       [12, 35],

@@ -143,6 +143,13 @@ async function sweepPart(
   }
   const firstTotal = firstPage.totalCount;
   if (pagesOf(firstTotal) > guessed) await fetchRange(guessed + 1, () => pagesOf(firstTotal));
+  // Empty pages sent past the end (the listing shrank) are no part of it: a later sweep would not send them, so
+  // recording them would keep it from recognising the listing. A page past the end that lists images is kept.
+  for (let i = pages.length - 1; i >= 0; i--) {
+    const k = pages[i] as Kept;
+    const empty = k.page.reused ? k.page.reused.count === 0 : k.page.images.length === 0;
+    if (k.pageNumber > pagesOf(firstTotal) && empty) pages.splice(i, 1);
+  }
   if (totals.size > 1) {
     const seen = [...totals].map((t) => (t < 0 ? "none" : String(t))).join(", ");
     return result(false, firstTotal, `totalCount moved during the sweep (${seen})`);

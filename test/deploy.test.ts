@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parserHash } from "../lib/build/parser-hash.mjs";
 
 const root = join(import.meta.dirname, "..");
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON.
@@ -316,6 +317,40 @@ describe("serverless package", () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    }
+  });
+
+  it("builds the sweeping functions with the hash of the parsing code, so a deployment that changes it parses every page", () => {
+    const hash = parserHash(root);
+    expect(hash).toMatch(/^[0-9a-f]{12}$/);
+    for (const fn of ["sync", "syncWorker"]) {
+      const code = [...readZip(join(root, ".serverless", `${fn}.zip`))]
+        .filter(([file]) => file.endsWith(".mjs"))
+        .map(([, data]) => data.toString("utf8"))
+        .join("\n");
+      expect(code, fn).toContain(hash);
+    }
+  });
+
+  it("hashes the parsing code only: a provider change moves the hash, a query change does not", () => {
+    const dir = mkdtempSync(join(tmpdir(), "image-sync-parser-"));
+    try {
+      for (const [file, text] of [
+        ["lib/providers/zenlayer/normalize.ts", "export const a = 1;"],
+        ["lib/model.ts", "export type M = 1;"],
+        ...["hash", "engine", "pages", "sweep"].map((m) => [`lib/sync/${m}.ts`, "export {};"] as const),
+        ["lib/query/index.ts", "export const q = 1;"],
+      ] as const) {
+        mkdirSync(join(dir, dirname(file)), { recursive: true });
+        writeFileSync(join(dir, file), text);
+      }
+      const before = parserHash(dir);
+      writeFileSync(join(dir, "lib/query/index.ts"), "export const q = 2;");
+      expect(parserHash(dir)).toBe(before);
+      writeFileSync(join(dir, "lib/providers/zenlayer/normalize.ts"), "export const a = 2;");
+      expect(parserHash(dir)).not.toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

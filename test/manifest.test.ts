@@ -9,6 +9,7 @@ import { MANIFEST_CHUNK_BYTES, manifestFromItems, manifestItems } from "../lib/s
 import type { Store } from "../lib/store/store.ts";
 import { classify, diffScope, type StoredDigest, sweepChangesNothing } from "../lib/sync/diff.ts";
 import { contentHash, fingerprint, primeContentHash } from "../lib/sync/hash.ts";
+import { countCalls } from "./helpers/counting.ts";
 import { fetchedImage } from "./helpers/images.ts";
 import { type Stack, startStack } from "./helpers/stack.ts";
 
@@ -186,25 +187,13 @@ describe("manifests and sweep records over real syncs", () => {
   const vm = (scope: string) => stack.config(["zenlayer-vm"], () => ({ scopes: [scope] }));
 
   /** The store, counting the calls the engine makes, with some of them made to fail or do nothing. */
-  function instrument(store: Store) {
-    const calls = { loadScope: 0, loadManifest: 0, putScopeStatus: 0 };
+  function instrument(raw: Store) {
+    const { store, calls } = countCalls(raw, ["loadScope", "loadManifest", "putScopeStatus"]);
     const faults = { commitLost: false, leaseLapsed: false };
     const wrapped: Store = {
       ...store,
-      loadScope: (k) => {
-        calls.loadScope++;
-        return store.loadScope(k);
-      },
-      loadManifest: (k, ref) => {
-        calls.loadManifest++;
-        return store.loadManifest(k, ref);
-      },
       // As if the run died after its image writes: neither the new manifest nor the status lands.
       commitScope: (...args) => (faults.commitLost ? new Promise(() => {}) : store.commitScope(...args)),
-      putScopeStatus: (s) => {
-        calls.putScopeStatus++;
-        return store.putScopeStatus(s);
-      },
       releaseLease: (...args) => (faults.leaseLapsed ? Promise.resolve(false) : store.releaseLease(...args)),
     };
     return { store: wrapped, calls, faults };

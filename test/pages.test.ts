@@ -7,6 +7,7 @@ import type { AdapterFactory } from "../lib/providers/types.ts";
 import { type PageIndex, pageIndexFromItem, pageIndexItem } from "../lib/store/manifest.ts";
 import type { Store } from "../lib/store/store.ts";
 import { PAGE_FORMAT, pageDigest } from "../lib/sync/pages.ts";
+import { countCalls } from "./helpers/counting.ts";
 import { type Stack, startStack } from "./helpers/stack.ts";
 
 const query = { scope: "ap-guangzhou", part: "", pageNumber: 2, pageSize: 100 };
@@ -103,21 +104,12 @@ describe("page digests over real syncs", () => {
   }
 
   /** The store, counting the reads the engine makes, its page index replaced when `index` says so. */
-  function instrument(store: Store) {
-    const calls = { loadScope: 0, loadManifest: 0, loadPageIndex: 0 };
+  function instrument(raw: Store) {
+    const { store, calls } = countCalls(raw, ["loadScope", "loadManifest", "loadPageIndex"]);
     const faults: { index?: (i: PageIndex | null) => PageIndex | null } = {};
     const wrapped: Store = {
       ...store,
-      loadScope: (k) => {
-        calls.loadScope++;
-        return store.loadScope(k);
-      },
-      loadManifest: (k, ref) => {
-        calls.loadManifest++;
-        return store.loadManifest(k, ref);
-      },
       loadPageIndex: async (k, ref) => {
-        calls.loadPageIndex++;
         const index = await store.loadPageIndex(k, ref);
         return faults.index ? faults.index(index) : index;
       },

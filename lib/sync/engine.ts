@@ -699,7 +699,7 @@ export function sweepOrder(
 }
 
 /** When run `runId` (newRunId) started, as ISO 8601; null for an id of another shape. */
-export function runStartOf(runId: string): string | null {
+function runStartOf(runId: string): string | null {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(runId);
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
 }

@@ -10,25 +10,17 @@ import type { FetchedImage, StoredImage } from "../lib/model.ts";
 import { imageItem, statusItem } from "../lib/store/items.ts";
 import { diffScope } from "../lib/sync/diff.ts";
 import { type LocalEventBridge, startLocalEventBridge } from "./helpers/eventbridge.ts";
+import { fetchedImage } from "./helpers/images.ts";
 
 const key = { account: "zl", api: "zenlayer-zec" as const, provider: "zenlayer" as const, scope: "asia-east-1a" };
-const image = (id: string, over: Partial<FetchedImage> = {}): FetchedImage => ({
-  imageId: id,
-  name: "Ubuntu Server 20.04 LTS",
-  description: null,
-  osType: "linux",
-  osFamily: "ubuntu",
-  osVersion: "20.04",
-  architecture: null,
-  imageType: "public",
-  status: "AVAILABLE",
-  available: true,
-  unusable: null,
-  sizeGiB: 20,
-  createdAt: null,
-  raw: { imageId: id, big: "x".repeat(50) },
-  ...over,
-});
+const image = (id: string, over: Partial<FetchedImage> = {}): FetchedImage =>
+  fetchedImage(id, {
+    name: "Ubuntu Server 20.04 LTS",
+    osVersion: "20.04",
+    architecture: null,
+    raw: { imageId: id, big: "x".repeat(50) },
+    ...over,
+  });
 
 /** Runs the pure diff the way the sync does and returns the written images, as the store would hold them. */
 function history() {

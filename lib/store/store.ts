@@ -144,8 +144,8 @@ export interface Store extends ItemReader {
   /** The page index of the manifest the reference names, or null when it has none (one GetItem). */
   loadPageIndex(key: Pick<ScopeKey, "account" | "scope">, ref: ManifestRef): Promise<PageIndex | null>;
   /**
-   * Writes the scope's status naming a new manifest (with its page index, when it has one), together with that manifest's chunks
-   * (chunks beyond it, up to `previousChunks`, are deleted): one BatchWriteItem for up to 24 chunks. The
+   * Writes the scope's status naming a new manifest, together with that manifest's chunks and page index
+   * (chunks beyond it, up to `previousChunks`, are deleted): one BatchWriteItem for up to 23 chunks. The
    * writes may land in any order, or some not at all: a status naming chunks that are not all there finds
    * no manifest (loadManifest gives null). Returns the reference and the write requests made.
    */
@@ -433,14 +433,7 @@ export function createStore(opts: StoreOptions): Store {
       return manifestFromItems(await queryAll(manifestQuery(tableName, key)), ref);
     },
     async loadPageIndex(key, ref) {
-      try {
-        const out = await doc.send(
-          new GetCommand({ TableName: tableName, Key: { PK: manifestPk(key), SK: PAGES_SK } }),
-        );
-        return pageIndexFromItem(out.Item, ref);
-      } catch (e) {
-        throw storeError("manifest", e, key);
-      }
+      return pageIndexFromItem(await reader.getItem({ PK: manifestPk(key), SK: PAGES_SK }), ref);
     },
     async commitScope(status, manifest) {
       const key = { account: status.account, scope: status.scope };

@@ -43,11 +43,15 @@ const prints = new WeakMap<FetchedImage, { fingerprint: string; chars: number }>
 // One-shot hashing (Node 20.12+) skips the Hash object: a fifth less time on a 1 KB input.
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64") => string }).hash;
 
+/** SHA-256 of a string, base64. */
+export const sha256Base64 = (text: string): string =>
+  oneShot ? oneShot("sha256", text, "base64") : createHash("sha256").update(text).digest("base64");
+
 function print(image: FetchedImage): { fingerprint: string; chars: number } {
   let p = prints.get(image);
   if (p === undefined) {
     const json = JSON.stringify(image);
-    const digest = oneShot ? oneShot("sha256", json, "base64") : createHash("sha256").update(json).digest("base64");
+    const digest = sha256Base64(json);
     p = { fingerprint: digest.slice(0, 22), chars: json.length };
     prints.set(image, p);
   }

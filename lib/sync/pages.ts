@@ -7,10 +7,11 @@
 // recorded digest is the same bytes the same code parsed into exactly those stored images, so the sweep takes
 // its totalCount and count from the record and keeps the body, parsed only if the scope turns out to have
 // changed elsewhere.
-import crypto, { createHash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { ApiId } from "../model.ts";
 import type { HttpClient, HttpResponse } from "../providers/http.ts";
 import type { PageQuery } from "../providers/types.ts";
+import { sha256Base64 } from "./hash.ts";
 
 /** A hash of the bundle's provider, model and sync sources, set at build time (lib/build/build.mjs). */
 declare const __IMAGE_SYNC_PARSER_HASH__: string | undefined;
@@ -33,17 +34,12 @@ const EDGE_CHARS = 512;
 const REQUEST_ID = /"(?:requestId|RequestId|RequestID)"\s*:\s*"[^"\\]*"/g;
 const maskIds = (text: string): string => text.replace(REQUEST_ID, '"requestId":""');
 
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64") => string }).hash;
-
 /** The digest of a page's reply (see above). */
 export function pageDigest(api: ApiId, query: PageQuery, body: string): string {
   const request = `${PAGE_FORMAT}\n${api}\n${query.scope}\n${query.part}\n${query.pageNumber}\n${query.pageSize}\n`;
   if (body.length <= 2 * EDGE_CHARS) {
     const text = request + maskIds(body);
-    return (oneShot ? oneShot("sha256", text, "base64") : createHash("sha256").update(text).digest("base64")).slice(
-      0,
-      22,
-    );
+    return sha256Base64(text).slice(0, 22);
   }
   return createHash("sha256")
     .update(request)

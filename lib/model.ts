@@ -154,7 +154,7 @@ export interface Anomaly extends ScopeKey {
   detectedAt: string;
   /** Images the sweep would have deprecated. */
   wouldDeprecate: number;
-  /** Images known in the scope before the sweep. */
+  /** Active images in the scope before the sweep (the share the guard weighs is of these). */
   knownImages: number;
   sample: Array<{ imageId: string; name: string | null; reason: DeprecationReason | null }>;
 }

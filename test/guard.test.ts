@@ -10,8 +10,8 @@ const change = (id: string, kind: Change["kind"] = "deprecated"): Change => ({
 });
 const many = (n: number, kind: Change["kind"] = "deprecated") =>
   Array.from({ length: n }, (_, i) => change(`i${i}`, kind));
-const run = (changes: Change[], storedCount: number, previous = null as ReturnType<typeof guardDeprecations>["held"]) =>
-  guardDeprecations({ changes, storedCount, previous, policy: DEFAULT_GUARD, now: "t", runId: "r", baseline: false });
+const run = (changes: Change[], activeCount: number, previous = null as ReturnType<typeof guardDeprecations>["held"]) =>
+  guardDeprecations({ changes, activeCount, previous, policy: DEFAULT_GUARD, now: "t", runId: "r" });
 
 describe("guardDeprecations", () => {
   it("lets ordinary deprecations through", () => {
@@ -41,12 +41,11 @@ describe("guardDeprecations", () => {
     const missing = many(3).map((c) => ({ ...c, after: { ...c.after, deprecationReason: "missing" as const } }));
     const r = guardDeprecations({
       changes: missing,
-      storedCount: 3,
+      activeCount: 3,
       previous: null,
       policy: DEFAULT_GUARD,
       now: "t",
       runId: "r",
-      baseline: false,
       emptied: true,
     });
     expect(r.held?.count).toBe(3);
@@ -54,16 +53,10 @@ describe("guardDeprecations", () => {
     expect(run(missing, 3).held).toBeNull();
   });
 
-  it("never holds on a baseline", () => {
-    const r = guardDeprecations({
-      changes: many(50),
-      storedCount: 0,
-      previous: null,
-      policy: DEFAULT_GUARD,
-      now: "t",
-      runId: "r",
-      baseline: true,
-    });
-    expect(r.held).toBeNull();
+  it("takes the share over active images: history does not weaken it", () => {
+    // 100 stored, 80 of them deprecated: 15 of the 20 active images going is three quarters of the scope.
+    expect(run(many(15), 20).held?.count).toBe(15);
+    // The same 15 against 100 active images is ordinary.
+    expect(run(many(15), 100).held).toBeNull();
   });
 });

@@ -107,7 +107,7 @@ export function anomalyEventFromRecord(record: StreamRecord): { detailType: stri
     wouldDeprecate: item.wouldDeprecate,
     knownImages: item.knownImages,
     sample: item.sample,
-    message: `Anomaly: ${item.account} ${item.scope} would deprecate ${item.wouldDeprecate} of ${item.knownImages} images; held until the next complete sweep agrees`,
+    message: `Anomaly: ${item.account} ${item.scope} would deprecate ${item.wouldDeprecate} of ${item.knownImages} active images; held until the next complete sweep agrees`,
   };
   return { detailType: ANOMALY_DETAIL_TYPE, detail };
 }

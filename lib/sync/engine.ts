@@ -515,12 +515,10 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         await finish("incomplete", err);
         return;
       }
-      const baseline = !previous?.baselineAt;
-      report.baseline = baseline;
       // Steady state needs a status that says nothing else: last sweep complete, nothing held, same listing sizes.
       const steadyStatus =
-        !baseline &&
-        previous?.lastOutcome === "complete" &&
+        !!previous?.baselineAt &&
+        previous.lastOutcome === "complete" &&
         !previous.heldDeprecations &&
         samePartCounts(previous.partCounts ?? {}, sweep.partCounts);
       // At a glance: every page was recognised, they are the pages the index records, and those list every active
@@ -571,15 +569,19 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         const stored = attempt === 1 ? await storedEarly : await opts.store.loadScope(scopeKey);
         const storedPointers = attempt === 1 ? await pointersEarly : await opts.store.loadPointers(scopeKey);
         const nowIso = new Date(now()).toISOString();
+        // The baseline is the first sweep of a scope with nothing stored, whatever its status says: a first sync
+        // that wrote images and then failed leaves no baseline time, and must not leave the guard and events off.
+        const baseline = !previous?.baselineAt && stored.size === 0;
+        report.baseline = baseline;
+        const activeCount = countActive(stored);
         const diff = diffScope({ key, stored, fetched, baseline, now: nowIso, runId });
         const guarded = guardDeprecations({
           changes: diff.changes,
-          storedCount: stored.size,
+          activeCount,
           previous: previous?.heldDeprecations ?? null,
           policy: guard,
           now: nowIso,
           runId,
-          baseline,
           emptied: Object.entries(previous?.partCounts ?? {}).some(
             ([part, n]) => n > 0 && sweep.partCounts[part] === 0,
           ),
@@ -621,14 +623,14 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         if (guarded.held) {
           scopeLog.warn("mass deprecation held until the next complete sweep agrees", {
             wouldDeprecate: guarded.held.count,
-            knownImages: stored.size,
+            activeImages: activeCount,
           });
           const anomaly: Anomaly = {
             ...key,
             runId,
             detectedAt: nowIso,
             wouldDeprecate: guarded.held.count,
-            knownImages: stored.size,
+            knownImages: activeCount,
             sample: guarded.heldChanges.slice(0, 20).map((c) => ({
               imageId: c.after.imageId,
               name: c.after.name,
@@ -774,6 +776,12 @@ function withFingerprints(
   let covers = true;
   for (const [id, d] of digests) if (d.state === "active" && !listed.has(id)) covers = false;
   return { digests, pages: { pageFormat: PAGE_FORMAT, pages, covers } };
+}
+
+function countActive(stored: ReadonlyMap<string, { state: string }>): number {
+  let n = 0;
+  for (const s of stored.values()) if (s.state === "active") n++;
+  return n;
 }
 
 function samePartCounts(a: Record<string, number>, b: Record<string, number>): boolean {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Change } from "./diff.ts";
 
 export interface GuardPolicy {
-  /** Share of the scope's known images (0..1) above which deprecations are held. */
+  /** Share of the scope's active images (0..1) above which deprecations are held. */
   maxShare: number;
   /** ... and only when more than this many images would be deprecated. */
   minCount: number;
@@ -40,14 +40,15 @@ export function deprecationDigest(changes: readonly Change[]): string {
 
 export function guardDeprecations(input: {
   changes: readonly Change[];
-  /** Images known in the scope before this sweep. */
-  storedCount: number;
+  /**
+   * Active images in the scope before this sweep. Deprecated ones do not count: history must not weaken the
+   * guard (100 stored, 80 deprecated: dropping the 20 active ones is all of the scope, not a fifth).
+   */
+  activeCount: number;
   previous: HeldDeprecations | null;
   policy: GuardPolicy;
   now: string;
   runId: string;
-  /** The baseline has nothing to deprecate; kept for clarity. */
-  baseline: boolean;
   /** A listing (or sub-listing) that had images at the last complete sweep came back empty. */
   emptied?: boolean;
 }): GuardResult {
@@ -55,11 +56,12 @@ export function guardDeprecations(input: {
   const others = input.changes.filter((c) => c.kind !== "deprecated");
   // An API that answers an empty list with HTTP 200 is the classic false alarm: held whatever its size.
   const emptiedListing = !!input.emptied && deprecations.some((c) => c.after.deprecationReason === "missing");
+  // No baseline exemption: a scope with nothing stored has nothing to deprecate, and one with images stored is
+  // guarded whatever its status says (a first sync that failed half-way leaves images and no baseline).
   const big =
-    !input.baseline &&
-    (emptiedListing ||
-      (deprecations.length > input.policy.minCount &&
-        deprecations.length > input.policy.maxShare * Math.max(1, input.storedCount)));
+    emptiedListing ||
+    (deprecations.length > input.policy.minCount &&
+      deprecations.length > input.policy.maxShare * Math.max(1, input.activeCount));
   if (!big) return { apply: [...input.changes], held: null, heldChanges: [], confirmed: false };
   const digest = deprecationDigest(deprecations);
   if (input.previous && input.previous.digest === digest) {

@@ -11,6 +11,11 @@ export interface DynamoProxy {
   /** Requests that still answer ProvisionedThroughputExceededException. */
   throttles: number;
   seen: { batchWrites: number; throttled: number; unprocessed: number };
+  /**
+   * Decides each request's fate before the other faults: an error to answer instead of forwarding (the
+   * exception's short name, e.g. "ValidationException", with HTTP 400 or 500), or undefined to go on.
+   */
+  fault?: (target: string, body: string) => { type: string; status?: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,12 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
       const target = String(req.headers["x-amz-target"] ?? "");
       const headers = { ...req.headers } as Record<string, unknown>;
       delete headers["content-length"];
+      const injected = proxy.fault?.(target.replace(/^DynamoDB_\d+\./, ""), body);
+      if (injected) {
+        res.writeHead(injected.status ?? 400, { "content-type": "application/x-amz-json-1.0" });
+        res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${injected.type}`, message: "injected" }));
+        return;
+      }
       if (proxy.throttles > 0 && !target.endsWith("DescribeTable")) {
         proxy.throttles--;
         proxy.seen.throttled++;

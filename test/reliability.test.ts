@@ -136,16 +136,29 @@ describe("provider faults", () => {
     expect(recovered.scopes[0]).toMatchObject({ status: "complete", deprecated: 0, held: 0, writes: 0 });
     expect((await store.getScopeStatus("zenlayer-vm", "FRA-A"))?.heldDeprecations).toBeNull();
 
-    // Two complete sweeps in a row that agree: the mass deprecation is real and applied.
+    // Two complete sweeps in a row that agree, but the provider still has every image when asked by id: the
+    // listing lied twice, and nothing is deprecated.
     const empty = {
       type: "transform" as const,
       apply: (j: { response: object }) => ({ ...j, response: { ...j.response, totalCount: 0, dataSet: [] } }),
     };
-    stack.emulator.inject({ match: { api: "zenlayer-vm", scope: "FRA-A" }, times: 2, action: empty });
-    const first = await stack.sync(vm("FRA-A"), { store });
-    const second = await stack.sync(vm("FRA-A"), { store });
-    expect(first.scopes[0]?.deprecated).toBe(0);
-    expect(second.scopes[0]?.deprecated).toBe(first.scopes[0]?.held);
+    stack.emulator.inject({ match: { api: "zenlayer-vm", scope: "FRA-A", pageNumber: 1 }, times: 2, action: empty });
+    const lied = await stack.sync(vm("FRA-A"), { store });
+    const liedAgain = await stack.sync(vm("FRA-A"), { store });
+    expect(lied.scopes[0]?.deprecated).toBe(0);
+    expect(liedAgain.scopes[0]).toMatchObject({ status: "complete", deprecated: 0, held: 0 });
+
+    // Two complete sweeps in a row that agree, and the images are really gone: the mass deprecation is applied.
+    const saved = records("zenlayer-vm", "FRA-A").splice(0);
+    try {
+      const first = await stack.sync(vm("FRA-A"), { store });
+      const second = await stack.sync(vm("FRA-A"), { store });
+      expect(first.scopes[0]?.deprecated).toBe(0);
+      expect(first.scopes[0]?.held).toBeGreaterThan(10);
+      expect(second.scopes[0]?.deprecated).toBe(first.scopes[0]?.held);
+    } finally {
+      records("zenlayer-vm", "FRA-A").push(...saved);
+    }
     expect(await store.listImages({ account: "zenlayer-vm", scope: "FRA-A" })).toEqual([]);
   });
 

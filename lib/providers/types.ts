@@ -12,6 +12,11 @@ export interface PageQuery {
   /** 1-based page number; adapters turn it into pageNum or Offset = (pageNumber - 1) * pageSize. */
   pageNumber: number;
   pageSize: number;
+  /**
+   * Only these images: a lookup by id (lib/sync/confirm.ts), which every dialect's DescribeImages can answer.
+   * The reply lists those the provider still has; its totalCount counts them, not the listing.
+   */
+  imageIds?: readonly string[];
 }
 
 export interface Page {

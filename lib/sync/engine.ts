@@ -19,6 +19,7 @@ import type { AdapterFactory, PageQuery, ProviderAdapter } from "../providers/ty
 import type { SweepRecord } from "../store/items.ts";
 import { MAX_RECORDED_PAGES, type Manifest, type PageIndex } from "../store/manifest.ts";
 import type { Store } from "../store/store.ts";
+import { lookUp, missingIds } from "./confirm.ts";
 import { type Change, classify, diffScope, type StoredDigest, sweepChangesNothing } from "./diff.ts";
 import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
 import { contentHash, fingerprint, jsonBytesBound, primeContentHash } from "./hash.ts";
@@ -479,6 +480,16 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           };
         }
       };
+      // A lookup by id (lib/sync/confirm.ts): paced and retried like a page, never recognised from a digest.
+      const lookupPage = (query: PageQuery) =>
+        withRetry(
+          async () => {
+            await pacer.take();
+            return adapter.fetchPage(query);
+          },
+          retry,
+          retryDeps,
+        );
       const sweep = await sweepScope(
         adapter,
         scope,
@@ -537,7 +548,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         return;
       }
       await full();
-      const fetched = (sweep.unparsedPages > 0 ? await sweep.parseAll() : sweep.images).map(fitRaw);
+      let fetched = (sweep.unparsedPages > 0 ? await sweep.parseAll() : sweep.images).map(fitRaw);
       report.fetched = fetched.length;
       const manifest = manifestRef
         ? await readManifest().catch((e) => {
@@ -574,18 +585,36 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         const baseline = !previous?.baselineAt && stored.size === 0;
         report.baseline = baseline;
         const activeCount = countActive(stored);
-        const diff = diffScope({ key, stored, fetched, baseline, now: nowIso, runId });
-        const guarded = guardDeprecations({
-          changes: diff.changes,
-          activeCount,
-          previous: previous?.heldDeprecations ?? null,
-          policy: guard,
-          now: nowIso,
-          runId,
-          emptied: Object.entries(previous?.partCounts ?? {}).some(
-            ([part, n]) => n > 0 && sweep.partCounts[part] === 0,
-          ),
-        });
+        const decide = (listed: readonly FetchedImage[]) => {
+          const diff = diffScope({ key, stored, fetched: listed, baseline, now: nowIso, runId });
+          const guarded = guardDeprecations({
+            changes: diff.changes,
+            activeCount,
+            previous: previous?.heldDeprecations ?? null,
+            policy: guard,
+            now: nowIso,
+            runId,
+            emptied: Object.entries(previous?.partCounts ?? {}).some(
+              ([part, n]) => n > 0 && sweep.partCounts[part] === 0,
+            ),
+          });
+          return { diff, guarded };
+        };
+        let { diff, guarded } = decide(fetched);
+        // Missing images are deprecated only once the provider, asked by id, does not return them
+        // (lib/sync/confirm.ts): those it still has were lost by the paging, and are diffed as listed.
+        const unconfirmed = missingIds(guarded.apply);
+        if (unconfirmed.length > 0) {
+          const found = (await lookUp(adapter, scope, unconfirmed, lookupPage)).map(fitRaw);
+          if (found.length > 0) {
+            scopeLog.warn("images the sweep missed are still listed by id: not deprecated", {
+              images: found.slice(0, 20).map((i) => i.imageId),
+              count: found.length,
+            });
+            fetched = [...fetched, ...found];
+            ({ diff, guarded } = decide(fetched));
+          }
+        }
         // Deprecated images carry their replacement, chosen from the scope as it stands after this run (held
         // deprecations are not applied, so they neither get one nor move a pointer).
         const apply = withReplacements(stored, guarded.apply);

@@ -188,7 +188,11 @@ export const tencentCvm: AdapterFactory = (ctx): ProviderAdapter => {
     parts: () => [""],
     async fetchPage(query: PageQuery): Promise<Page> {
       const where = whereOf(ctx, api, query.scope);
-      const body = { Offset: (query.pageNumber - 1) * query.pageSize, Limit: query.pageSize };
+      const body = {
+        ...(query.imageIds ? { ImageIds: [...query.imageIds] } : {}),
+        Offset: (query.pageNumber - 1) * query.pageSize,
+        Limit: query.pageSize,
+      };
       const r = await callApi3(ctx, { action: "DescribeImages", region: query.scope, body }, where);
       const context = withRequestId(where, r);
       const totalCount = countField(r.response, "TotalCount", "Response.TotalCount", context);

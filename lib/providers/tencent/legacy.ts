@@ -96,6 +96,11 @@ async function sendLegacy(
   return { res, opts: { nowMs: ctx.now(), secrets: legacySecrets(creds, req) } };
 }
 
+/** A list as legacy query parameters: `name.0`, `name.1`, ... (the APIs' "id.n" form); none for no list. */
+export function indexedParams(name: string, values: readonly string[] | undefined): Record<string, string> {
+  return Object.fromEntries((values ?? []).map((v, i) => [`${name}.${i}`, v]));
+}
+
 export interface CvmV2Result {
   /** The whole reply object (the legacy envelope has no inner `Response`). */
   doc: Record<string, unknown>;
@@ -157,6 +162,7 @@ export const tencentImageV2: AdapterFactory = (ctx): ProviderAdapter => {
         Region: query.scope,
         Offset: String((query.pageNumber - 1) * query.pageSize),
         Limit: String(query.pageSize),
+        ...indexedParams("ImageIds", query.imageIds),
       };
       const { res, opts } = await sendLegacy(ctx, base, params, where);
       const r = readResponseEnvelope(res, where, opts);
@@ -192,6 +198,7 @@ export const tencentCvmV2: AdapterFactory = (ctx): ProviderAdapter => {
         imageType: query.part,
         offset: String((query.pageNumber - 1) * query.pageSize),
         limit: String(query.pageSize),
+        ...indexedParams("imageIds", query.imageIds),
       };
       const { res, opts } = await sendLegacy(ctx, base, params, where);
       const r = readCvmV2Reply(res, where, opts);

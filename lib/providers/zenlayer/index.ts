@@ -34,7 +34,8 @@ export const zenlayerBmc: AdapterFactory = (ctx) => {
     parts: () => [""],
     async fetchPage(query: PageQuery): Promise<Page> {
       const base = where(ctx, api, query.scope);
-      const r = await callZenlayer(ctx, { service: "bmc", action: "DescribeImages", body: {}, context: base });
+      const body = query.imageIds ? { imageIds: [...query.imageIds] } : {};
+      const r = await callZenlayer(ctx, { service: "bmc", action: "DescribeImages", body, context: base });
       const context = withReply(base, r);
       // No totalCount to check against: a missing or null list must not pass for an empty catalogue.
       const images = r.response.images;
@@ -72,7 +73,12 @@ function zonalAdapter(api: "zenlayer-zec" | "zenlayer-vm", service: ZenlayerServ
       parts: () => [""],
       async fetchPage(query: PageQuery): Promise<Page> {
         const base = where(ctx, api, query.scope);
-        const body = { zoneId: query.scope, pageNum: query.pageNumber, pageSize: query.pageSize };
+        const body = {
+          zoneId: query.scope,
+          ...(query.imageIds ? { imageIds: [...query.imageIds] } : {}),
+          pageNum: query.pageNumber,
+          pageSize: query.pageSize,
+        };
         const r = await callZenlayer(ctx, { service, action: "DescribeImages", body, context: base });
         const context = withReply(base, r);
         const { totalCount, dataSet } = r.response;

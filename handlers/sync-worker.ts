@@ -1,6 +1,8 @@
 // Fan-out worker: sweeps the batch of scopes in each SQS message with the same engine as the inline sync.
-// The lease is taken per batch, so two runs never sweep the same batch at once; a message whose sweep
-// throws is reported as a batch item failure and retried by SQS (then parked in the dead-letter queue).
+// Scope holds keep any two sweeps of a scope apart (a redelivered message is another owner); like the inline
+// sync, a worker stops starting scopes SYNC_RESERVE_MS before its deadline and always lets its holds go, so a
+// batch cut short is reported, not retried, and the next run starts with the scopes it did not reach. A message
+// whose sweep throws is reported as a batch item failure and retried by SQS (then parked in the dead-letter queue).
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { loadLambdaSettings } from "../lib/config.ts";
 import { createLogger, secretsOf } from "../lib/log.ts";
@@ -19,7 +21,11 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "image-
 const store = createStore({ tableName: settings.tableName, region: settings.region });
 const http = createHttpClient();
 
-export async function handler(event: { Records?: Array<{ messageId: string; body: string }> }) {
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export async function handler(event: { Records?: Array<{ messageId: string; body: string }> }, context: LambdaContext) {
   const batchItemFailures: Array<{ itemIdentifier: string }> = [];
   for (const record of event.Records ?? []) {
     try {
@@ -30,7 +36,9 @@ export async function handler(event: { Records?: Array<{ messageId: string; body
         http,
         log,
         runId,
-        leaseKey: () => batch.id,
+        canStartScope: () => context.getRemainingTimeInMillis() > settings.reserveMs,
+        // Holds outlast this invocation by a minute at most: a worker killed at its timeout blocks nobody long.
+        leaseMs: context.getRemainingTimeInMillis() + 60_000,
       });
       publishRunMetrics(metrics, {
         report,

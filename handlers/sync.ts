@@ -31,14 +31,23 @@ export async function handler(_event: unknown, context: LambdaContext) {
     const plan = await fanout.planRun(settings.config, store, http, options);
     if (!plan.inline) {
       const runId = newRunId(Date.now());
+      // An account whose discovery failed fails alone: the others are still fanned out.
+      for (const f of plan.failed)
+        log.error("account failed: scope discovery", {
+          runId,
+          account: f.account,
+          api: f.api,
+          error: f.error.describe(),
+        });
       const sent = await fanout.enqueueBatches(sqs, settings.fanout.queueUrl, runId, plan);
       log.info("sync fanned out", {
         runId,
         batches: sent,
         scopes: plan.totalScopes,
+        failedAccounts: plan.failed.map((f) => f.account),
         expectedDurationSeconds: Math.round(plan.expectedDurationSeconds),
       });
-      return { runId, fannedOut: sent };
+      return { runId, fannedOut: sent, failedAccounts: plan.failed.length };
     }
   }
   const report = await runSync({
@@ -47,6 +56,8 @@ export async function handler(_event: unknown, context: LambdaContext) {
     http,
     log,
     canStartScope: () => context.getRemainingTimeInMillis() > settings.reserveMs,
+    // Holds outlast this invocation by a minute at most: a run killed at its timeout blocks nobody long.
+    leaseMs: context.getRemainingTimeInMillis() + 60_000,
   });
   for (const s of report.scopes) {
     const fields = { ...s, runId: report.runId };

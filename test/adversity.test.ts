@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiId, StoredImage } from "../lib/model.ts";
 import { createStore, type Store } from "../lib/store/store.ts";
+import { configForBatch } from "../lib/sync/batch.ts";
+import { defaultPlanOptions, planRun } from "../lib/sync/fanout.ts";
 import { type DynamoProxy, startDynamoProxy } from "./helpers/dynamo-proxy.ts";
 import { type Stack, startStack } from "./helpers/stack.ts";
 
@@ -219,5 +221,168 @@ describe("an image is deprecated as missing only once the provider confirms it i
     } finally {
       list.splice(at, 0, hidden);
     }
+  });
+});
+
+describe("at most one sweep of a scope at any time (defect 4)", () => {
+  it("an inline run, a worker and the worker's redelivered message at once: each scope is swept by one of them", async () => {
+    const store = await proxiedStore();
+    const inline = stack.config(["zenlayer-vm"], () => ({ scopes: ["FRA-A", "HKG-A", "SIN-A"] }));
+    const batch = { id: "b1", account: "zenlayer-vm", scopes: ["HKG-A", "SIN-A"], estimatedSeconds: 1 };
+    const worker = configForBatch(inline, batch);
+    stack.emulator.latencyMs = 150;
+    try {
+      // A worker's message delivered twice carries the same run id.
+      const runs = await Promise.all([
+        stack.sync(worker, { store, runId: "20261201T000000Z-aaaaaa" }),
+        stack.sync(worker, { store, runId: "20261201T000000Z-aaaaaa" }),
+        new Promise((r) => setTimeout(r, 50)).then(() => stack.sync(inline, { store })),
+      ]);
+      for (const scope of ["FRA-A", "HKG-A", "SIN-A"]) {
+        const swept = runs.flatMap((r) => r.scopes).filter((s) => s.scope === scope && s.status !== "skipped");
+        expect(swept, scope).toHaveLength(1);
+        expect(swept[0]?.status).toBe("complete");
+      }
+      const skipped = runs.flatMap((r) => r.scopes).filter((s) => s.status === "skipped");
+      expect(skipped.length).toBeGreaterThanOrEqual(2);
+      for (const s of skipped) expect(s.error?.code).toBe("LEASE_HELD");
+    } finally {
+      stack.emulator.latencyMs = 0;
+    }
+    // No hold outlives its run: the next run takes every scope.
+    const next = await stack.sync(inline, { store });
+    expect(next.scopes.map((s) => s.status)).toEqual(["complete", "complete", "complete"]);
+  });
+
+  it("a steady run still writes the lease item twice per account, and its record survives another worker's", async () => {
+    const store = await proxiedStore();
+    const all = stack.config(["zenlayer-vm"], () => ({ scopes: ["FRA-A", "HKG-A", "LAX-A", "SIN-A"] }));
+    expect((await stack.sync(all, { store })).ok).toBe(true);
+    const a = configForBatch(all, { id: "a", account: "zenlayer-vm", scopes: ["FRA-A", "HKG-A"], estimatedSeconds: 1 });
+    const b = configForBatch(all, { id: "b", account: "zenlayer-vm", scopes: ["LAX-A", "SIN-A"], estimatedSeconds: 1 });
+    const writesBefore = store.stats.writeRequests;
+    const [ra, rb] = await Promise.all([stack.sync(a, { store }), stack.sync(b, { store })]);
+    expect([...ra.scopes, ...rb.scopes].map((s) => [s.status, s.writes])).toEqual(Array(4).fill(["complete", 0]));
+    expect(store.stats.writeRequests - writesBefore).toBe(4);
+    // Both workers' unchanged sweeps are recorded: every status says this run's sweep.
+    const statuses = await store.listScopeStatuses("zenlayer-vm");
+    for (const s of statuses) expect(s.lastRunId).toBe(s.scope < "I" ? ra.runId : rb.runId);
+  });
+});
+
+describe("in fan-out mode one account's failed discovery fails that account alone (defect 5)", () => {
+  it("bad credentials for a Tencent account leave the Zenlayer scopes planned", async () => {
+    const store = await proxiedStore();
+    const config = stack.config(["zenlayer-vm", "tencent-cvm"], (a) =>
+      a.api === "tencent-cvm"
+        ? { credentials: { secretId: stack.emulator.credentials.tencent.secretId, secretKey: "wrong-key-0123" } }
+        : { scopes: ["FRA-A", "HKG-A"] },
+    );
+    const plan = await planRun(config, store, stack.http, defaultPlanOptions(600, 4));
+    expect(plan.failed.map((f) => [f.account, f.error.code])).toEqual([
+      ["tencent-cvm", "AuthFailure.SignatureFailure"],
+    ]);
+    expect(plan.batches.flatMap((b) => b.scopes).sort()).toEqual(["FRA-A", "HKG-A"]);
+    expect(JSON.stringify(plan.failed.map((f) => f.error.describe()))).not.toContain("wrong-key-0123");
+  });
+});
+
+describe("every image write is reported and handed to the consumer once, whatever fails after it (defect 8)", () => {
+  it("an image write that fails: the report counts what landed and onChanges gets exactly that", async () => {
+    const store = await proxiedStore();
+    const scope = "SIN-A";
+    expect((await stack.sync(vm(scope), { store })).ok).toBe(true);
+    const list = records("zenlayer-vm", scope);
+    const [a, b] = list.slice(0, 2) as [Record<string, unknown>, Record<string, unknown>];
+    const saved = [a.imageDescription, b.imageDescription];
+    a.imageDescription = "changed a";
+    b.imageDescription = "changed b";
+    proxy.fault = (target, body) =>
+      target === "PutItem" && body.includes(`"IMAGE#${String(b.imageId)}"`)
+        ? { type: "ValidationException" }
+        : undefined;
+    const handed: string[][] = [];
+    try {
+      const r = await stack.sync(vm(scope), {
+        store,
+        onChanges: (changes) => void handed.push(changes.map((c) => `${c.kind} ${c.after.imageId}`)),
+      });
+      expect(r.scopes[0]).toMatchObject({ status: "failed", updated: 1, deprecated: 0 });
+      expect(handed).toEqual([[`updated ${String(a.imageId)}`]]);
+      expect((await store.getImage("zenlayer-vm", scope, String(a.imageId)))?.description).toBe("changed a");
+    } finally {
+      proxy.fault = undefined;
+      [a.imageDescription, b.imageDescription] = saved;
+    }
+  });
+
+  it("a pointer write that fails after the image writes: the image changes are still reported and handed over", async () => {
+    const store = await proxiedStore();
+    const api: ApiId = "tencent-cvm";
+    const cfg = stack.config([api], () => ({ scopes: ["ap-singapore"] }));
+    expect((await stack.sync(cfg, { store })).ok).toBe(true);
+    const list = records(api, "ap-singapore");
+    const newest = list.find((r) => r.ImageState === "NORMAL" && r.ImageType === "PUBLIC_IMAGE" && !r.ImageDeprecated);
+    if (!newest) throw new Error("no public image");
+    // A newer image of a line: its pointer moves to it.
+    list.push({ ...newest, ImageId: "img-newer001", CreatedTime: "2030-01-01T00:00:00+00:00" });
+    proxy.fault = (target, body) =>
+      target === "PutItem" && body.includes('"PTR#') ? { type: "ValidationException" } : undefined;
+    const handed: string[][] = [];
+    try {
+      const r = await stack.sync(cfg, {
+        store,
+        onChanges: (changes) => void handed.push(changes.map((c) => `${c.kind} ${c.after.imageId}`)),
+      });
+      expect(r.scopes[0]).toMatchObject({ status: "failed", added: 1 });
+      expect(handed).toEqual([["added img-newer001"]]);
+    } finally {
+      proxy.fault = undefined;
+      list.pop();
+    }
+  });
+});
+
+describe("fan-out workers keep a time budget and always let their holds go (defect 6)", () => {
+  it("a worker near its deadline stops starting scopes, reports them, and a redelivery makes progress", async () => {
+    const tableName = `adversity-worker-${++tables}`;
+    const store = createStore({ tableName, endpoint: stack.dynamo.endpoint, localCredentials: true });
+    await store.ensureTable();
+    const config = stack.config(["zenlayer-vm"], () => ({ scopes: ["FRA-A", "HKG-A", "LAX-A", "SIN-A"] }));
+    Object.assign(process.env, {
+      TABLE_NAME: tableName,
+      IMAGE_SYNC_CONFIG: JSON.stringify(config),
+      SYNC_RESERVE_MS: "120000",
+      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamo.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+    });
+    const { handler } = await import("../handlers/sync-worker.ts");
+    const batch = {
+      id: "b",
+      account: "zenlayer-vm",
+      scopes: ["FRA-A", "HKG-A", "LAX-A", "SIN-A"],
+      estimatedSeconds: 1,
+    };
+    const message = { messageId: "m1", body: JSON.stringify({ runId: "20261201T000000Z-bbbbbb", batch }) };
+    // Time enough for two scopes to start: the clock the worker reads runs out as they do.
+    let left = 3;
+    const tight = { getRemainingTimeInMillis: () => (left-- > 0 ? 600_000 : 100_000) };
+    expect(await handler({ Records: [message] }, tight)).toEqual({ batchItemFailures: [] });
+    const first = await store.listScopeStatuses("zenlayer-vm");
+    expect(first.filter((s) => s.lastOutcome === "complete")).toHaveLength(2);
+    expect(first.filter((s) => s.lastError?.code === "TIME_BUDGET")).toHaveLength(2);
+    // The redelivered message (same run id) starts with the scopes the first delivery did not reach.
+    left = 3;
+    expect(await handler({ Records: [message] }, tight)).toEqual({ batchItemFailures: [] });
+    const second = await store.listScopeStatuses("zenlayer-vm");
+    expect(second.map((s) => [s.scope, s.lastCompleteAt !== null])).toEqual(
+      ["FRA-A", "HKG-A", "LAX-A", "SIN-A"].map((scope) => [scope, true]),
+    );
+    // No hold outlives the invocations: an inline run takes every scope at once.
+    const inline = await stack.sync(config, { store });
+    expect(inline.scopes.map((s) => s.status)).toEqual(["complete", "complete", "complete", "complete"]);
+    store.close();
   });
 });

@@ -194,7 +194,8 @@ describe("manifests and sweep records over real syncs", () => {
       ...store,
       // As if the run died after its image writes: neither the new manifest nor the status lands.
       commitScope: (...args) => (faults.commitLost ? new Promise(() => {}) : store.commitScope(...args)),
-      releaseLease: (...args) => (faults.leaseLapsed ? Promise.resolve(false) : store.releaseLease(...args)),
+      // As if every hold lapsed and was taken: nothing can be recorded on the lease.
+      releaseScopes: (...args) => (faults.leaseLapsed ? Promise.resolve([...args[1]]) : store.releaseScopes(...args)),
     };
     return { store: wrapped, calls, faults };
   }
@@ -238,7 +239,7 @@ describe("manifests and sweep records over real syncs", () => {
     if (!gone) throw new Error("empty scope");
     faults.commitLost = true;
     const died = Promise.race([
-      stack.sync(vm("HKG-A"), { store, leaseMs: 300 }),
+      stack.sync(vm("HKG-A"), { store, leaseMs: 1_000 }),
       new Promise((r) => setTimeout(r, 1_500, "died")),
     ]);
     expect(await died).toBe("died");
@@ -263,10 +264,10 @@ describe("manifests and sweep records over real syncs", () => {
     const raw = await stack.freshStore();
     const store: Store = {
       ...raw,
-      acquireLease: (key, ...rest) =>
-        key === "zenlayer-zec"
+      acquireScopes: (account, ...rest) =>
+        account === "zenlayer-zec"
           ? Promise.reject(Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" }))
-          : raw.acquireLease(key, ...rest),
+          : raw.acquireScopes(account, ...rest),
     };
     const config = stack.config(["zenlayer-vm", "zenlayer-zec"], (a) => ({
       scopes: a.api === "zenlayer-vm" ? ["SIN-A"] : ["sa-east-1a"],
@@ -278,7 +279,7 @@ describe("manifests and sweep records over real syncs", () => {
       ["zenlayer-zec", "*", "failed"],
     ]);
     expect(report.scopes[1]?.error?.message).toMatch(/throttled/);
-    expect(await raw.acquireLease("zenlayer-vm", "next-run", Date.now(), 60_000)).toBe(true);
+    expect(await raw.acquireScopes("zenlayer-vm", ["SIN-A"], "next-run", Date.now(), 60_000)).toEqual(["SIN-A"]);
   });
 
   it("a lease that lapsed cannot carry the record: the unchanged scopes' statuses are written instead", async () => {

@@ -224,14 +224,14 @@ describe("bad data", () => {
 });
 
 describe("runs that meet each other", () => {
-  it("two runs at once never sweep the same account; a crashed run's lease lapses", async () => {
+  it("two runs at once never sweep the same scope; a crashed run's hold lapses", async () => {
     const store = await stack.freshStore();
-    expect(await store.acquireLease("zenlayer-vm", "crashed-run", Date.now(), 60_000)).toBe(true);
+    expect(await store.acquireScopes("zenlayer-vm", ["SIN-A"], "crashed-run", Date.now(), 60_000)).toEqual(["SIN-A"]);
     const blocked = await stack.sync(vm("SIN-A"), { store });
     expect(blocked.ok).toBe(false);
     expect(blocked.scopes).toEqual([
       expect.objectContaining({
-        scope: "*",
+        scope: "SIN-A",
         status: "skipped",
         error: expect.objectContaining({ code: "LEASE_HELD" }),
       }),
@@ -243,7 +243,7 @@ describe("runs that meet each other", () => {
     expect((await stack.sync(vm("SIN-A"), { store })).ok).toBe(true);
   });
 
-  it("a concurrent writer's conditional-check failure is re-read and re-diffed, never overwritten", async () => {
+  it("a concurrent writer's conditional-check failure stops the scope: never overwritten, never re-diffed", async () => {
     const store = await baseline("LAX-A");
     const list = records("zenlayer-vm", "LAX-A");
     const target = list[5] as Record<string, unknown>;
@@ -259,7 +259,7 @@ describe("runs that meet each other", () => {
     // Another writer touches the image between our read and our write (our store module, wrapped in this test).
     const racing: Store = {
       ...store,
-      writeChanges: async (changes) => {
+      writeChanges: async (changes, onWritten) => {
         if (!interfered) {
           interfered = true;
           const current = await store.getImage("zenlayer-vm", "LAX-A", String(target.imageId));
@@ -271,12 +271,21 @@ describe("runs that meet each other", () => {
             }),
           );
         }
-        return store.writeChanges(changes);
+        return store.writeChanges(changes, onWritten);
       },
     };
     try {
+      // This sweep may be older than the other writer's: it stops, and leaves the other writer's version.
       const r = await stack.sync(vm("LAX-A"), { store: racing });
-      expect(r.scopes[0]).toMatchObject({ status: "complete", updated: 1 });
+      expect(r.scopes[0]).toMatchObject({ status: "failed", updated: 0 });
+      expect(r.scopes[0]?.error?.code).toBe("CONCURRENT_MODIFICATION");
+      expect(await store.getImage("zenlayer-vm", "LAX-A", String(target.imageId))).toMatchObject({
+        description: "other writer",
+        rev: 2,
+      });
+      // The next run sweeps again and brings the image up to date.
+      const next = await stack.sync(vm("LAX-A"), { store });
+      expect(next.scopes[0]).toMatchObject({ status: "complete", updated: 1 });
       const img = await store.getImage("zenlayer-vm", "LAX-A", String(target.imageId));
       expect(img).toMatchObject({ description: "changed by the provider", rev: 3 });
     } finally {

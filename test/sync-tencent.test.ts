@@ -141,7 +141,10 @@ describe("sync of every Tencent dialect", () => {
         credentials: { secretId: stack.emulator.credentials.tencent.secretId, secretKey: wrongKey },
       }));
       const r = await stack.sync(cfg, { store });
-      expect(r.scopes[0]).toMatchObject({ status: "failed", requests: 1 });
+      expect(r.scopes[0]?.status).toBe("failed");
+      // Never retried: at most one request per listing (tencent-cvm-v2 sweeps its four image types at once).
+      expect(r.scopes[0]?.requests).toBeGreaterThanOrEqual(1);
+      expect(r.scopes[0]?.requests).toBeLessThanOrEqual(api === "tencent-cvm-v2" ? 4 : 1);
       expect(r.scopes[0]?.error?.code).toMatch(api === "tencent-cvm-v2" ? /^4100$/ : /^AuthFailure\.SignatureFailure$/);
       expect(JSON.stringify(r)).not.toContain(wrongKey);
     }

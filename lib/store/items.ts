@@ -205,28 +205,114 @@ export function anomalyItem(a: Anomaly, nowMs: number): Record<string, unknown> 
 /** Lease items are kept this long after their last run (DynamoDB TTL): fan-out batch keys come and go. */
 export const LEASE_ITEM_TTL_SECONDS = 30 * 24 * 3600;
 
-/** Takes the lease when it is free, lapsed, or already ours; the last run's sweep record stays on the item. */
-export function acquireLeaseParams(
+/**
+ * Scope leases. One lease item per account holds a hold per scope (`S#<scope>`: owner and expiry), so at most one
+ * sweep of a scope runs at any time whatever mix of inline runs, fan-out workers, redeliveries and re-plans, and
+ * a steady run still writes the item twice (take, let go) per LEASE_CHUNK scopes. The owner is unique to one
+ * invocation of the engine: a redelivered message with the same run id is another owner.
+ */
+export const holdAttr = (scope: string): string => `S#${scope}`;
+/** The record of a scope swept completely and found unchanged: `W#<scope>` = {at, runId} (see mergeSweepRecords). */
+export const sweptAttr = (scope: string): string => `W#${scope}`;
+/** Scopes one lease update names (each costs about 50 characters of a 4 KB expression). */
+export const LEASE_CHUNK = 50;
+
+/** A scope's hold as stored on the lease item. */
+export interface ScopeHold {
+  owner: string;
+  until: number;
+}
+
+/**
+ * Takes the holds of these scopes, all or none: each must be free or lapsed, and no account-wide lease of an
+ * older version (owner, leaseUntil) may be live. The sweep records already on the item stay.
+ */
+export function acquireScopesParams(
   tableName: string,
-  key: string,
+  account: string,
+  scopes: readonly string[],
   owner: string,
   nowMs: number,
   ttlMs: number,
 ): UpdateCommandInput {
+  const names: Record<string, string> = { "#o": "owner", "#lu": "leaseUntil", "#u": "until" };
+  const sets = ["itemType = :type", "expiresAt = :expires"];
+  const conditions = ["(attribute_not_exists(#o) OR #lu < :now)"];
+  scopes.forEach((scope, i) => {
+    names[`#a${i}`] = holdAttr(scope);
+    sets.push(`#a${i} = :hold`);
+    conditions.push(`(attribute_not_exists(#a${i}) OR #a${i}.#u < :now)`);
+  });
   return {
     TableName: tableName,
-    Key: { PK: LEASE_PK, SK: key },
-    UpdateExpression: "SET itemType = :type, #owner = :owner, leaseUntil = :until, expiresAt = :expires",
-    ConditionExpression: "attribute_not_exists(#owner) OR leaseUntil < :now OR #owner = :owner",
-    ExpressionAttributeNames: { "#owner": "owner" },
+    Key: { PK: LEASE_PK, SK: account },
+    UpdateExpression: `SET ${sets.join(", ")}`,
+    ConditionExpression: conditions.join(" AND "),
+    ExpressionAttributeNames: names,
     ExpressionAttributeValues: {
       ":type": "lease",
-      ":owner": owner,
-      ":until": nowMs + ttlMs,
+      ":hold": { owner, until: nowMs + ttlMs } satisfies ScopeHold,
       ":now": nowMs,
-      ":expires": Math.floor(nowMs / 1000) + LEASE_ITEM_TTL_SECONDS,
+      ":expires": Math.floor((nowMs + ttlMs) / 1000) + LEASE_ITEM_TTL_SECONDS,
     },
   };
+}
+
+/**
+ * Lets these scopes' holds go, only if every one is still ours, and records the ones swept completely and found
+ * unchanged (their status items are not rewritten: see mergeSweepRecords).
+ */
+export function releaseScopesParams(
+  tableName: string,
+  account: string,
+  scopes: readonly string[],
+  owner: string,
+  record: SweepRecord,
+  nowMs: number,
+): UpdateCommandInput {
+  const names: Record<string, string> = { "#ow": "owner" };
+  const values: Record<string, unknown> = {
+    ":owner": owner,
+    ":expires": Math.floor(nowMs / 1000) + LEASE_ITEM_TTL_SECONDS,
+  };
+  const sets = ["expiresAt = :expires"];
+  const removes: string[] = [];
+  const conditions: string[] = [];
+  scopes.forEach((scope, i) => {
+    names[`#a${i}`] = holdAttr(scope);
+    removes.push(`#a${i}`);
+    conditions.push(`#a${i}.#ow = :owner`);
+    const at = record.scopes[`${account}#${scope}`];
+    if (at === undefined) return;
+    names[`#w${i}`] = sweptAttr(scope);
+    values[`:w${i}`] = { at, runId: record.runId };
+    sets.push(`#w${i} = :w${i}`);
+  });
+  return {
+    TableName: tableName,
+    Key: { PK: LEASE_PK, SK: account },
+    UpdateExpression: `REMOVE ${removes.join(", ")} SET ${sets.join(", ")}`,
+    ConditionExpression: conditions.join(" AND "),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** The scopes whose holds on a lease item are live at `nowMs`, by owner (the item as GetItem returns it). */
+export function liveHolds(item: Record<string, unknown> | undefined, nowMs: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(item ?? {})) {
+    if (!k.startsWith("S#") || typeof v !== "object" || v === null) continue;
+    const hold = v as Partial<ScopeHold>;
+    if (typeof hold.until === "number" && hold.until >= nowMs && typeof hold.owner === "string")
+      out.set(k.slice(2), hold.owner);
+  }
+  return out;
+}
+
+/** True when the lease item carries a live account-wide lease of an older version of this code. */
+export function legacyLeaseLive(item: Record<string, unknown> | undefined, nowMs: number): boolean {
+  return typeof item?.owner === "string" && !(typeof item.leaseUntil === "number" && item.leaseUntil < nowMs);
 }
 
 /**
@@ -238,28 +324,6 @@ export interface SweepRecord {
   runId: string;
   /** "<account>#<scope>" -> ISO time of the complete, unchanged sweep. */
   scopes: Record<string, string>;
-}
-
-/** Lets the lease go (only if still ours), leaving the run's sweep record on the item. */
-export function releaseLeaseParams(
-  tableName: string,
-  key: string,
-  owner: string,
-  record: SweepRecord,
-  nowMs: number,
-): UpdateCommandInput {
-  return {
-    TableName: tableName,
-    Key: { PK: LEASE_PK, SK: key },
-    UpdateExpression: "REMOVE #owner, leaseUntil SET sweeps = :sweeps, expiresAt = :expires",
-    ConditionExpression: "#owner = :owner",
-    ExpressionAttributeNames: { "#owner": "owner" },
-    ExpressionAttributeValues: {
-      ":owner": owner,
-      ":sweeps": record,
-      ":expires": Math.floor(nowMs / 1000) + LEASE_ITEM_TTL_SECONDS,
-    },
-  };
 }
 
 export function leasesQuery(tableName: string): QueryCommandInput {
@@ -275,14 +339,20 @@ export function mergeSweepRecords(
   leaseItems: readonly Record<string, unknown>[],
 ): ScopeStatus[] {
   const latest = new Map<string, { at: string; runId: string }>();
+  const note = (k: string, at: unknown, runId: unknown) => {
+    if (typeof at !== "string") return;
+    const seen = latest.get(k);
+    if (!seen || at > seen.at) latest.set(k, { at, runId: String(runId) });
+  };
   for (const item of leaseItems) {
+    // Written by this version: one attribute per scope, so workers of one account never overwrite each other.
+    for (const [attr, v] of Object.entries(item))
+      if (attr.startsWith("W#") && typeof v === "object" && v !== null)
+        note(`${String(item.SK)}#${attr.slice(2)}`, (v as { at?: unknown }).at, (v as { runId?: unknown }).runId);
+    // Written by an older version: one record per lease item.
     const record = item.sweeps as SweepRecord | undefined;
     if (!record || typeof record !== "object" || !record.scopes) continue;
-    for (const [k, at] of Object.entries(record.scopes)) {
-      if (typeof at !== "string") continue;
-      const seen = latest.get(k);
-      if (!seen || at > seen.at) latest.set(k, { at, runId: String(record.runId) });
-    }
+    for (const [k, at] of Object.entries(record.scopes)) note(k, at, record.runId);
   }
   return statuses.map((s) => {
     const swept = latest.get(statusSk(s.account, s.scope));

@@ -15,6 +15,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
+  type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { StoreError } from "../errors.ts";
 import type { HistoryEntry } from "../events/history.ts";
@@ -22,7 +23,7 @@ import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from 
 import type { Change } from "../sync/diff.ts";
 import type { PointerWrite } from "../sync/pointers.ts";
 import {
-  acquireLeaseParams,
+  acquireScopesParams,
   anomalyItem,
   clearManifestParams,
   historyItem,
@@ -30,13 +31,17 @@ import {
   imageItem,
   imagePk,
   imageSk,
+  LEASE_CHUNK,
+  LEASE_PK,
   leasesQuery,
+  legacyLeaseLive,
+  liveHolds,
   mergeSweepRecords,
   pointerFromItem,
   pointerSk,
   putImageParams,
   putPointerParams,
-  releaseLeaseParams,
+  releaseScopesParams,
   STATUS_PK,
   type SweepRecord,
   scopeImagesQuery,
@@ -121,8 +126,15 @@ export interface Store extends ItemReader {
   readonly stats: StoreStats;
   /** The scope's images as the sync diffs them: every attribute but `raw` (see SYNC_READ_ATTRIBUTES). */
   loadScope(key: Pick<ScopeKey, "account" | "scope">): Promise<Map<string, StoredImage>>;
-  /** Applies changes (new images batched, known ones conditioned on their rev); returns the write requests made. */
-  writeChanges(changes: readonly Change[]): Promise<number>;
+  /**
+   * Applies changes (new images batched, known ones conditioned on their rev); returns the write requests made.
+   * `onWritten` hears of each batch or image once it is written, with the requests it took, so a caller knows
+   * what landed when a later write fails (a failed batch or image is reported with no change, and its requests).
+   */
+  writeChanges(
+    changes: readonly Change[],
+    onWritten?: (written: readonly Change[], requests: number) => void,
+  ): Promise<number>;
   /** A scope's latest-image pointers, by sort key (one Query). */
   loadPointers(key: Pick<ScopeKey, "account" | "scope">): Promise<Map<string, LatestPointer>>;
   /** Writes pointers, each conditioned on the rev read (or on not existing yet); returns the write requests made. */
@@ -136,9 +148,28 @@ export interface Store extends ItemReader {
   /** Records one change in the history (idempotent: the same change overwrites its own item). */
   putHistory(entry: HistoryEntry, ttlSeconds: number): Promise<void>;
   /** Takes the account's sweep lease; false when another run holds it and it has not lapsed. */
-  acquireLease(account: string, owner: string, nowMs: number, ttlMs: number): Promise<boolean>;
-  /** Lets the lease go with the run's sweep record; false when it was no longer ours (record not kept). */
-  releaseLease(account: string, owner: string, record: SweepRecord, nowMs: number): Promise<boolean>;
+  /**
+   * Takes the holds of those of the account's scopes that no other owner holds (lib/store/items.ts, scope
+   * leases) until `nowMs + ttlMs`; returns the scopes taken. Another owner's live holds are left alone.
+   */
+  acquireScopes(
+    account: string,
+    scopes: readonly string[],
+    owner: string,
+    nowMs: number,
+    ttlMs: number,
+  ): Promise<string[]>;
+  /**
+   * Lets the holds go with the run's record of its unchanged sweeps; returns the scopes whose hold was no longer
+   * ours (lapsed and taken), for which nothing was recorded.
+   */
+  releaseScopes(
+    account: string,
+    scopes: readonly string[],
+    owner: string,
+    record: SweepRecord,
+    nowMs: number,
+  ): Promise<string[]>;
   /** The manifest the reference names, or null when its chunks do not make it up (one Query). */
   loadManifest(key: Pick<ScopeKey, "account" | "scope">, ref: ManifestRef): Promise<Manifest | null>;
   /** The page index of the manifest the reference names, or null when it has none (one GetItem). */
@@ -226,6 +257,30 @@ export function createStore(opts: StoreOptions): Store {
     }
   }
 
+  /** One conditional lease update: false when its condition failed. */
+  async function leaseUpdate(params: UpdateCommandInput, account: string): Promise<boolean> {
+    stats.writeRequests++;
+    try {
+      await doc.send(new UpdateCommand(params));
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw storeError("lease", e, { account });
+    }
+  }
+
+  async function leaseItem(account: string): Promise<Record<string, unknown> | undefined> {
+    stats.readRequests++;
+    try {
+      const out = await doc.send(
+        new GetCommand({ TableName: tableName, Key: { PK: LEASE_PK, SK: account }, ConsistentRead: true }),
+      );
+      return out.Item;
+    } catch (e) {
+      throw storeError("lease read", e, { account });
+    }
+  }
+
   /** One BatchWriteItem of new images. */
   async function writeBatch(batch: readonly Change[], counter: { requests: number }): Promise<void> {
     const first = batch[0]?.after;
@@ -274,7 +329,7 @@ export function createStore(opts: StoreOptions): Store {
       const items = await queryAll(scopeIndexQuery(tableName, key));
       return new Map(items.map((item) => [String(item.imageId), imageFromItem(item)]));
     },
-    async writeChanges(changes) {
+    async writeChanges(changes, onWritten) {
       // Images never seen before go in BatchWriteItem requests of 25: a batch cannot carry a condition, but
       // the account's sweep lease (taken by the engine before any write) keeps other runs out. Every
       // change to a known image is a PutItem conditioned on the rev that was read.
@@ -284,9 +339,21 @@ export function createStore(opts: StoreOptions): Store {
       const batches: Change[][] = [];
       for (let i = 0; i < fresh.length; i += BATCH_MAX) batches.push(fresh.slice(i, i + BATCH_MAX));
       const jobs: Array<() => Promise<void>> = [
-        ...batches.map((b) => () => writeBatch(b, counter)),
-        ...known.map((c) => () => writeOne(c, counter)),
+        ...batches.map((b) => () => reported(b, (own) => writeBatch(b, own))),
+        ...known.map((c) => () => reported([c], (own) => writeOne(c, own))),
       ];
+      // Each job's changes are reported once they are written, with its requests (retries included).
+      const reported = async (done: readonly Change[], job: (own: { requests: number }) => Promise<void>) => {
+        const own = { requests: 0 };
+        let ok = false;
+        try {
+          await job(own);
+          ok = true;
+        } finally {
+          counter.requests += own.requests;
+          onWritten?.(ok ? done : [], own.requests);
+        }
+      };
       let next = 0;
       const errors: unknown[] = [];
       const worker = async () => {
@@ -408,26 +475,41 @@ export function createStore(opts: StoreOptions): Store {
         throw storeError("write", e, { account: entry.account, scope: entry.scope });
       }
     },
-    async acquireLease(account, owner, nowMs, ttlMs) {
-      stats.writeRequests++;
-      try {
-        await doc.send(new UpdateCommand(acquireLeaseParams(tableName, account, owner, nowMs, ttlMs)));
-        return true;
-      } catch (e) {
-        if (e instanceof ConditionalCheckFailedException) return false;
-        throw storeError("lease", e, { account });
+    async acquireScopes(account, scopes, owner, nowMs, ttlMs) {
+      const taken: string[] = [];
+      for (let i = 0; i < scopes.length; i += LEASE_CHUNK) {
+        let wanted = scopes.slice(i, i + LEASE_CHUNK);
+        // All or none per update: when some are held, read who holds what and take the free ones.
+        for (let attempt = 1; wanted.length > 0 && attempt <= 3; attempt++) {
+          if (await leaseUpdate(acquireScopesParams(tableName, account, wanted, owner, nowMs, ttlMs), account)) {
+            taken.push(...wanted);
+            break;
+          }
+          const item = await leaseItem(account);
+          const held = liveHolds(item, nowMs);
+          wanted = legacyLeaseLive(item, nowMs) ? [] : wanted.filter((scope) => !held.has(scope));
+        }
       }
+      return taken;
     },
-    async releaseLease(account, owner, record, nowMs) {
-      stats.writeRequests++;
-      try {
-        await doc.send(new UpdateCommand(releaseLeaseParams(tableName, account, owner, record, nowMs)));
-        return true;
-      } catch (e) {
-        // Someone else's lease now (ours lapsed): leave it alone.
-        if (e instanceof ConditionalCheckFailedException) return false;
-        throw storeError("lease", e, { account });
+    async releaseScopes(account, scopes, owner, record, nowMs) {
+      const lost: string[] = [];
+      for (let i = 0; i < scopes.length; i += LEASE_CHUNK) {
+        let ours = scopes.slice(i, i + LEASE_CHUNK);
+        for (let attempt = 1; ours.length > 0 && attempt <= 3; attempt++) {
+          if (await leaseUpdate(releaseScopesParams(tableName, account, ours, owner, record, nowMs), account)) break;
+          // A hold lapsed and was taken: let go of the others, leave that one to its new owner.
+          const item = await leaseItem(account);
+          const still = new Set(
+            Object.entries(item ?? {})
+              .filter(([k, v]) => k.startsWith("S#") && (v as { owner?: unknown } | null)?.owner === owner)
+              .map(([k]) => k.slice(2)),
+          );
+          lost.push(...ours.filter((scope) => !still.has(scope)));
+          ours = ours.filter((scope) => still.has(scope));
+        }
       }
+      return lost;
     },
     async loadManifest(key, ref) {
       return manifestFromItems(await queryAll(manifestQuery(tableName, key)), ref);

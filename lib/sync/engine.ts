@@ -94,10 +94,8 @@ export interface SyncOptions {
   canStartScope?: () => boolean;
   /** Mass-deprecation guard thresholds. */
   guard?: GuardPolicy;
-  /** How long an account's sweep lease lasts before it lapses (longer than one invocation). */
+  /** How long a run's scope holds last before they lapse (longer than one invocation). */
   leaseMs?: number;
-  /** The lease item's key for an account: the account name inline, a batch id when fanned out. */
-  leaseKey?: (account: AccountConfig) => string;
   /** Called when the guard holds a mass deprecation (after the anomaly item is written). */
   onAnomaly?: (anomaly: Anomaly) => void | Promise<void>;
   /** Called with each complete scope's changes once they are written (or would be, in a dry run). */
@@ -189,11 +187,10 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const retryDeps = opts.retryDeps ?? realRetryDeps;
   const guard = opts.guard ?? DEFAULT_GUARD;
   const leaseMs = opts.leaseMs ?? 16 * 60_000;
-  const leaseKey = opts.leaseKey ?? ((account: AccountConfig) => account.name);
   const memory = new WeightedSemaphore(opts.memoryBudgetImages ?? DEFAULT_MEMORY_BUDGET_IMAGES);
   const dryRun = opts.dryRun ?? false;
   const reports: ScopeReport[] = [];
-  // Scopes swept completely and found unchanged, per lease: recorded on the lease as it is let go instead of
+  // Scopes swept completely and found unchanged, per account: recorded on its lease as it is let go instead of
   // rewriting their status items (see SweepRecord). Beyond MAX_RECORDED_SCOPES their statuses are written.
   const unchangedSweeps = new Map<string, ScopeStatus[]>();
 
@@ -221,86 +218,94 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   const makeAdapter = (account: AccountConfig, http: HttpClient): ProviderAdapter =>
     adapters[account.api]({ account, http, now });
 
-  // One sweep of an account at a time, across runs: a lease item with expiry, so a crashed run's lease lapses.
-  // Taken for every account at once; an account whose lease cannot be read or written fails on its own.
-  const leased: AccountConfig[] = [];
-  const taken = dryRun
-    ? []
-    : await Promise.allSettled(
-        opts.config.accounts.map((account) => opts.store.acquireLease(leaseKey(account), runId, now(), leaseMs)),
-      );
-  opts.config.accounts.forEach((account, i) => {
-    const outcome = taken[i];
-    if (dryRun || (outcome?.status === "fulfilled" && outcome.value)) {
-      if (!dryRun) leased.push(account);
-      return;
-    }
-    if (outcome?.status === "rejected") {
-      const err = asImageSyncError(outcome.reason, { account: account.name, api: account.api });
-      log.error("account failed: its lease could not be taken", { account: account.name, error: err.describe() });
-      reports.push({ ...emptyReport(account, "*"), error: errorSummary(err) });
-      return;
-    }
-    const err = new ImageSyncError("LEASE_HELD", "another run is sweeping this account; skipped", {
-      context: { account: account.name, api: account.api },
-    });
-    log.warn("account skipped: lease held by another run", { account: account.name });
-    reports.push({ ...emptyReport(account, "*"), status: "skipped", error: errorSummary(err) });
-  });
-  const active = dryRun ? opts.config.accounts : leased;
+  // Discover every account's scopes first (in parallel), so scope sweeps share one concurrency pool.
+  const discovered = await Promise.all(opts.config.accounts.map((account) => discover(account)));
+  // At most one sweep of a scope at any time, across runs, workers and redeliveries: a hold per scope on the
+  // account's lease item, owned by this invocation alone, with an expiry so a crashed run's holds lapse.
+  const owner = `${runId}/${randomBytes(4).toString("hex")}`;
+  const leasedAt = now();
+  const holds = new Map<AccountConfig, string[]>();
+  const tasks: Array<{ account: AccountConfig; scope: string }> = [];
+  await Promise.all(
+    opts.config.accounts.map(async (account, i) => {
+      const scopes = discovered[i] ?? [];
+      if (scopes.length === 0) return;
+      const taken = dryRun ? scopes : await takeHolds(account, scopes);
+      for (const scope of taken) tasks.push({ account, scope });
+    }),
+  );
 
   try {
-    // Discover every account's scopes first (in parallel), so scope sweeps share one concurrency pool.
-    const tasks: Array<{ account: AccountConfig; scope: string }> = [];
-    await Promise.all(
-      active.map(async (account) => {
-        const counter = { requests: 0 };
-        const t0 = now();
-        try {
-          const adapter = makeAdapter(account, counting(opts.http, counter));
-          const scopes = await withRetry(() => adapter.listScopes(), retry, retryDeps);
-          for (const scope of scopes) tasks.push({ account, scope });
-        } catch (e) {
-          const err = asImageSyncError(e, { account: account.name, api: account.api });
-          log.error("scope discovery failed", { account: account.name, api: account.api, error: err.describe() });
-          reports.push({
-            ...emptyReport(account, "*"),
-            requests: counter.requests,
-            durationMs: now() - t0,
-            error: errorSummary(err),
-          });
-        }
-      }),
-    );
-
     const statuses = new Map((await opts.store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
     sweepOrder(tasks, statuses);
-
     // `scopeConcurrency` scopes send requests at once: a scope whose requests have all gone out gives its place
     // to the next while it waits for the replies and writes.
     await mapLimit(tasks, opts.scopeConcurrency ?? 4, (task, sending) =>
       syncScope(task.account, task.scope, statuses.get(`${task.account.name}#${task.scope}`), sending),
     );
   } finally {
-    await Promise.all([...new Set(leased.map(leaseKey))].map((key) => letGo(key)));
+    await Promise.all([...holds.keys()].map((account) => letGo(account)));
   }
 
-  /** Lets a lease go with the record of its unchanged scopes (or writes their statuses when it cannot). */
-  async function letGo(key: string): Promise<void> {
-    const swept = unchangedSweeps.get(key) ?? [];
+  /** The account's scopes, or null (reported as the account's failure) when discovery fails. */
+  async function discover(account: AccountConfig): Promise<string[] | null> {
+    const counter = { requests: 0 };
+    const t0 = now();
+    try {
+      const adapter = makeAdapter(account, counting(opts.http, counter));
+      return await withRetry(() => adapter.listScopes(), retry, retryDeps);
+    } catch (e) {
+      const err = asImageSyncError(e, { account: account.name, api: account.api });
+      log.error("scope discovery failed", { account: account.name, api: account.api, error: err.describe() });
+      reports.push({
+        ...emptyReport(account, "*"),
+        requests: counter.requests,
+        durationMs: now() - t0,
+        error: errorSummary(err),
+      });
+      return null;
+    }
+  }
+
+  /** Takes the holds of the account's scopes that no other run holds; the others are reported skipped. */
+  async function takeHolds(account: AccountConfig, scopes: string[]): Promise<string[]> {
+    let taken: string[];
+    try {
+      taken = await opts.store.acquireScopes(account.name, scopes, owner, leasedAt, leaseMs);
+    } catch (e) {
+      const err = asImageSyncError(e, { account: account.name, api: account.api });
+      log.error("account failed: its lease could not be taken", { account: account.name, error: err.describe() });
+      reports.push({ ...emptyReport(account, "*"), error: errorSummary(err) });
+      return [];
+    }
+    holds.set(account, taken);
+    for (const scope of scopes.filter((s) => !taken.includes(s))) {
+      const err = new ImageSyncError("LEASE_HELD", "another run is sweeping this scope; skipped", {
+        context: { account: account.name, api: account.api, scope },
+      });
+      log.warn("scope skipped: another run holds it", { account: account.name, scope });
+      reports.push({ ...emptyReport(account, scope), status: "skipped", error: errorSummary(err) });
+    }
+    return taken;
+  }
+
+  /** Lets the account's holds go with the record of its unchanged scopes (or writes their statuses instead). */
+  async function letGo(account: AccountConfig): Promise<void> {
+    const swept = unchangedSweeps.get(account.name) ?? [];
     const recorded = swept.slice(0, MAX_RECORDED_SCOPES);
     const record: SweepRecord = {
       runId,
       scopes: Object.fromEntries(recorded.map((s) => [`${s.account}#${s.scope}`, s.lastAttemptAt])),
     };
-    let kept = false;
+    let lost: ReadonlySet<string> | null = null;
     try {
-      kept = await opts.store.releaseLease(key, runId, record, now());
+      lost = new Set(await opts.store.releaseScopes(account.name, holds.get(account) ?? [], owner, record, now()));
     } catch (e) {
-      log.warn("could not release lease", { lease: key, error: asImageSyncError(e).describe() });
+      log.warn("could not release lease", { account: account.name, error: asImageSyncError(e).describe() });
     }
-    // What the lease could not carry (or did not, having lapsed) goes to the status items themselves.
-    for (const status of kept ? swept.slice(MAX_RECORDED_SCOPES) : swept) {
+    // What the lease could not carry (or did not, its hold having lapsed) goes to the status items themselves.
+    const unrecorded = swept.filter((s, i) => lost === null || i >= MAX_RECORDED_SCOPES || lost.has(s.scope));
+    for (const status of unrecorded) {
       await opts.store
         .putScopeStatus(status)
         .catch((e) =>
@@ -323,6 +328,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const key = { account: account.name, api: account.api, provider: providerOf(account.api), scope };
     // The manifest the scope's status names: dropped before the images change, renamed once they have.
     let manifestRef = previous?.manifest ?? null;
+    // Image changes written so far (reported and handed to onChanges even when a later write fails).
+    const written: Change[] = [];
+    let handedOver = false;
     const finish = async (
       status: ScopeOutcome,
       error: ImageSyncError | null,
@@ -354,10 +362,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         manifest: manifestRef,
       };
       if (record === "unchanged") {
-        const key = leaseKey(account);
-        const swept = unchangedSweeps.get(key);
+        const swept = unchangedSweeps.get(account.name);
         if (swept) swept.push(next);
-        else unchangedSweeps.set(key, [next]);
+        else unchangedSweeps.set(account.name, [next]);
         return;
       }
       try {
@@ -575,10 +582,12 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       storedEarly ??= opts.store.loadScope(scopeKey);
       pointersEarly ??= opts.store.loadPointers(scopeKey);
       pointersEarly.catch(() => undefined);
-      // A concurrent writer makes a conditional write fail: re-read, re-diff and write again, once.
-      for (let attempt = 1; ; attempt++) {
-        const stored = attempt === 1 ? await storedEarly : await opts.store.loadScope(scopeKey);
-        const storedPointers = attempt === 1 ? await pointersEarly : await opts.store.loadPointers(scopeKey);
+      // One diff of this sweep against what is stored. A conditional write that fails means another writer
+      // changed the scope since it was read: this sweep may be the older one, so it stops (the next run sweeps
+      // again) instead of re-diffing an older listing against newer state.
+      {
+        const stored = await storedEarly;
+        const storedPointers = await pointersEarly;
         const nowIso = new Date(now()).toISOString();
         // The baseline is the first sweep of a scope with nothing stored, whatever its status says: a first sync
         // that wrote images and then failed leaves no baseline time, and must not leave the guard and events off.
@@ -626,29 +635,37 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           now: nowIso,
           runId,
         });
-        for (const k of ["added", "updated", "deprecated", "restored"] as const) report[k] = 0;
-        for (const c of apply) report[c.kind]++;
         report.unchanged = diff.unchanged;
         report.held = guarded.heldChanges.length;
-        report.pointersMoved = pointers.filter((p) => p.moved).length;
-        try {
+        if (dryRun) tally(report, apply);
+        else {
+          // Holds last leaseMs from when they were taken, by this run's clock: past that, another run may own
+          // the scope, so nothing is written.
+          if (now() >= leasedAt + leaseMs - Math.min(LEASE_MARGIN_MS, leaseMs / 10))
+            throw new ImageSyncError(
+              "LEASE_LAPSED",
+              "the run's hold on this scope lapsed before its writes; nothing written",
+              {
+                context: { account: account.name, api: account.api, scope },
+              },
+            );
           // The manifest reference goes first: should a write below fail, the next run reads the images.
-          if (!dryRun && manifestRef && (apply.length > 0 || pointers.length > 0)) {
+          if (manifestRef && (apply.length > 0 || pointers.length > 0)) {
             await opts.store.clearManifest(scopeKey);
             report.writes++;
             manifestRef = null;
           }
           // Images next: a pointer never names an image the table does not hold yet. Should the pointer writes
-          // fail, the next run computes them again from the stored images.
-          if (!dryRun) report.writes += await opts.store.writeChanges(apply);
-          if (!dryRun) report.pointerWrites += await opts.store.writePointers(pointers);
-        } catch (e) {
-          if (attempt < 2 && asImageSyncError(e).code === "CONCURRENT_MODIFICATION") {
-            scopeLog.warn("concurrent writer detected: re-reading and re-diffing");
-            continue;
-          }
-          throw e;
+          // fail, the next run computes them again from the stored images. Every image write is reported and
+          // handed to the consumer, whatever fails after it (see the catch below).
+          await opts.store.writeChanges(apply, (changes, requests) => {
+            written.push(...changes);
+            tally(report, changes);
+            report.writes += requests;
+          });
+          report.pointerWrites += await opts.store.writePointers(pointers);
         }
+        report.pointersMoved = pointers.filter((p) => p.moved).length;
         if (guarded.held) {
           scopeLog.warn("mass deprecation held until the next complete sweep agrees", {
             wouldDeprecate: guarded.held.count,
@@ -680,13 +697,26 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           { counts, heldDeprecations: guarded.held, partCounts },
           manifestRef ? null : withFingerprints(applyChanges(stored, apply), fetched, sweep.pageRecords()),
         );
+        handedOver = true;
         await opts.onChanges?.(apply, report, pointers);
         return;
       }
     } catch (e) {
       const err = asImageSyncError(e, { account: account.name, api: account.api, scope });
-      scopeLog.error("scope failed: nothing deprecated", { error: err.describe() });
+      if (written.length === 0) scopeLog.error("scope failed: nothing changed", { error: err.describe() });
+      else
+        scopeLog.error("scope failed after some writes: those changes are reported, the rest waits for the next run", {
+          error: err.describe(),
+          written: {
+            added: report.added,
+            updated: report.updated,
+            deprecated: report.deprecated,
+            restored: report.restored,
+          },
+        });
       await finish("failed", err);
+      // The changes written before the failure reach the local consumer too, once.
+      if (!handedOver && written.length > 0) await opts.onChanges?.(written, report, []);
     } finally {
       done = true;
       release?.();
@@ -806,6 +836,14 @@ function withFingerprints(
   for (const [id, d] of digests) if (d.state === "active" && !listed.has(id)) covers = false;
   return { digests, pages: { pageFormat: PAGE_FORMAT, pages, covers } };
 }
+
+/** Adds changes to the report's counts of added, updated, deprecated and restored images. */
+function tally(report: ScopeReport, changes: readonly Change[]): void {
+  for (const c of changes) report[c.kind]++;
+}
+
+/** Writes stop this long before the run's holds lapse (clock drift between runs, a write's own latency). */
+const LEASE_MARGIN_MS = 30_000;
 
 function countActive(stored: ReadonlyMap<string, { state: string }>): number {
   let n = 0;

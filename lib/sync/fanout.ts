@@ -4,6 +4,7 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SyncConfig } from "../config.ts";
 import { asImageSyncError, ImageSyncError } from "../errors.ts";
+import type { ApiId } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
 import { ADAPTERS, API_LIMITS } from "../providers/index.ts";
 import type { Store } from "../store/store.ts";
@@ -33,26 +34,52 @@ export function defaultPlanOptions(budgetSeconds: number, workerConcurrency: num
   };
 }
 
-/** Every account's scopes (configured, else discovered) with what their last sweep saw. */
-export async function planRun(config: SyncConfig, store: Store, http: HttpClient, options: PlanOptions): Promise<Plan> {
+/** An account whose scopes could not be discovered: it fails alone, the others are planned. */
+export interface PlanFailure {
+  account: string;
+  api: ApiId;
+  error: ImageSyncError;
+}
+
+/**
+ * Every account's scopes (configured, else discovered) with what their last sweep saw. An account whose
+ * discovery fails (bad credentials, say) is left out of the plan and named in `failed`, as it fails alone inline.
+ */
+export async function planRun(
+  config: SyncConfig,
+  store: Store,
+  http: HttpClient,
+  options: PlanOptions,
+): Promise<Plan & { failed: PlanFailure[] }> {
   const statuses = new Map((await store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
-  const inputs = [];
-  for (const account of config.accounts) {
-    const adapter = ADAPTERS[account.api]({ account, http, now: Date.now });
-    const scopes = await withRetry(() => adapter.listScopes(), DEFAULT_RETRY, realRetryDeps).catch((e) => {
-      throw asImageSyncError(e, { account: account.name, api: account.api });
-    });
-    for (const scope of scopes) {
+  const failed: PlanFailure[] = [];
+  const discovered = await Promise.all(
+    config.accounts.map(async (account) => {
+      try {
+        const adapter = ADAPTERS[account.api]({ account, http, now: Date.now });
+        return await withRetry(() => adapter.listScopes(), DEFAULT_RETRY, realRetryDeps);
+      } catch (e) {
+        failed.push({
+          account: account.name,
+          api: account.api,
+          error: asImageSyncError(e, { account: account.name, api: account.api }),
+        });
+        return [];
+      }
+    }),
+  );
+  const inputs = config.accounts.flatMap((account, i) =>
+    (discovered[i] ?? []).map((scope) => {
       const st = statuses.get(`${account.name}#${scope}`);
-      inputs.push({
+      return {
         account: account.name,
         api: account.api,
         scope,
         knownImages: st ? st.counts.active + st.counts.deprecated : 0,
-      });
-    }
-  }
-  return planSweeps(inputs, options);
+      };
+    }),
+  );
+  return { ...planSweeps(inputs, options), failed };
 }
 
 export async function enqueueBatches(sqs: SQSClient, queueUrl: string, runId: string, plan: Plan): Promise<number> {

@@ -1,7 +1,7 @@
 // The holes an adversarial review found (issue 14): each test drives a real sync (the emulator over HTTP,
 // dynalite behind a fault-injecting proxy) into the situation the review reproduced and checks the contract.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiId, StoredImage } from "../lib/model.ts";
+import { API_IDS, type ApiId, type StoredImage } from "../lib/model.ts";
 import { createStore, type Store } from "../lib/store/store.ts";
 import { configForBatch } from "../lib/sync/batch.ts";
 import { defaultPlanOptions, planRun } from "../lib/sync/fanout.ts";
@@ -40,18 +40,23 @@ const emptyListing = {
 const stored = (store: Store, scope: string): Promise<StoredImage[]> =>
   store.listImages({ account: "zenlayer-vm", scope, all: true });
 
+/** A first sync that writes its images, and whose status (with the manifest) then fails to land. */
+async function firstSyncLosesItsStatus(store: Store, scope: string): Promise<void> {
+  proxy.fault = (target, body) =>
+    target === "BatchWriteItem" && body.includes('"SCOPES"') ? { type: "ValidationException" } : undefined;
+  try {
+    await stack.sync(vm(scope), { store });
+  } finally {
+    proxy.fault = undefined;
+  }
+}
+
 describe("a scope that has stored images is never a baseline (defect 1)", () => {
   it("after a first sync whose status write failed, an empty listing is held, not 440 silent deprecations", async () => {
     const store = await proxiedStore();
     const scope = "FRA-A";
     // The first sync writes its images, then its status (with the manifest) fails to land.
-    proxy.fault = (target, body) =>
-      target === "BatchWriteItem" && body.includes('"SCOPES"') ? { type: "ValidationException" } : undefined;
-    try {
-      await stack.sync(vm(scope), { store });
-    } finally {
-      proxy.fault = undefined;
-    }
+    await firstSyncLosesItsStatus(store, scope);
     expect(await store.getScopeStatus("zenlayer-vm", scope)).toBeUndefined();
     const images = await stored(store, scope);
     expect(images).toHaveLength(records("zenlayer-vm", scope).length);
@@ -68,13 +73,7 @@ describe("a scope that has stored images is never a baseline (defect 1)", () => 
   it("after a failed first sync, later changes are not baseline writes: they reach the consumers", async () => {
     const store = await proxiedStore();
     const scope = "HKG-A";
-    proxy.fault = (target, body) =>
-      target === "BatchWriteItem" && body.includes('"SCOPES"') ? { type: "ValidationException" } : undefined;
-    try {
-      await stack.sync(vm(scope), { store });
-    } finally {
-      proxy.fault = undefined;
-    }
+    await firstSyncLosesItsStatus(store, scope);
     const list = records("zenlayer-vm", scope);
     const [gone] = list.splice(0, 1) as [Record<string, unknown>];
     try {
@@ -169,15 +168,7 @@ describe("an image is deprecated as missing only once the provider confirms it i
     }
   });
 
-  const apis: ApiId[] = [
-    "zenlayer-bmc",
-    "zenlayer-zec",
-    "zenlayer-vm",
-    "tencent-cvm",
-    "tencent-image-v2",
-    "tencent-cvm-v2",
-  ];
-  it.each(apis)("%s: an image a listing leaves out but the provider still has by id stays active", async (api) => {
+  it.each(API_IDS)("%s: an image a listing leaves out but the provider still has by id stays active", async (api) => {
     const part = api === "tencent-cvm-v2" ? "1" : "";
     const inPart = (r: Record<string, unknown>) => part === "" || String(r.imageType) === part;
     // The smallest scope, so that its listing is one page and the lookup is the listing's next request.

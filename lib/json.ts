@@ -1,5 +1,6 @@
 // JSON the way this project needs it beyond JSON.parse: syntax errors located by position alone (JSON.parse's
-// messages quote the text around the error, which in a config is where credential values sit).
+// messages quote the text around the error, which in a config is where credential values sit), and a lossless
+// parse of provider bodies (JSON.parse rounds numbers beyond 2^53; such a value is kept as its exact text).
 
 /** Where a JSON text stops being JSON: the offset, line and column (1-based) of the first bad character. */
 export interface JsonSyntaxPosition {
@@ -131,4 +132,63 @@ export class JsonSyntaxError extends Error {
   ) {
     super(message);
   }
+}
+
+// 2^53 has 16 digits: a body without 16 digits in a row nor an exponent holds no number JSON.parse could round
+// beyond the safe range.
+const MAY_BE_UNSAFE = /\d{16}|\d[eE]/;
+
+/**
+ * JSON.parse without losing numbers beyond Number.MAX_SAFE_INTEGER: each number whose magnitude exceeds it (an
+ * integer above 2^53, 1e300) is kept as a string of its exact text. JSON.parse would round it, and DynamoDB's
+ * marshaller refuses it. Other values parse as JSON.parse parses them; a body without such a number costs one
+ * regex test. Errors are JSON.parse's own.
+ */
+export function parseJsonLossless(text: string): unknown {
+  if (!MAY_BE_UNSAFE.test(text)) return JSON.parse(text);
+  return JSON.parse(quoteUnsafeNumbers(text));
+}
+
+/** The text with every number literal (outside strings) beyond the safe range wrapped in quotes. */
+export function quoteUnsafeNumbers(text: string): string {
+  let out = "";
+  let from = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === '"') {
+      i = endOfString(text, i);
+      continue;
+    }
+    if (c !== "-" && (c < "0" || c > "9")) {
+      i++;
+      continue;
+    }
+    NUMBER.lastIndex = i;
+    if (!NUMBER.test(text)) {
+      i++;
+      continue;
+    }
+    const end = NUMBER.lastIndex;
+    const token = text.slice(i, end);
+    const value = Math.abs(Number(token));
+    if (value > Number.MAX_SAFE_INTEGER || !Number.isFinite(value)) {
+      out += `${text.slice(from, i)}"${token}"`;
+      from = end;
+    }
+    i = end;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** The offset just past the string starting at `start` (or the text's end when it is unterminated). */
+function endOfString(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === "\\") i += 2;
+    else if (c === '"') return i + 1;
+    else i++;
+  }
+  return i;
 }

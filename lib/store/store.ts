@@ -16,11 +16,12 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { StoreError } from "../errors.ts";
+import { asImageSyncError, StoreError } from "../errors.ts";
 import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 import type { Change } from "../sync/diff.ts";
 import type { PointerWrite } from "../sync/pointers.ts";
+import { ITEM_LIMIT_BYTES, itemSizeBytes } from "./item-size.ts";
 import {
   acquireLeaseParams,
   anomalyItem,
@@ -226,15 +227,24 @@ export function createStore(opts: StoreOptions): Store {
     }
   }
 
-  /** One BatchWriteItem of new images. */
+  /** One BatchWriteItem of new images; should DynamoDB refuse the request, its images are written one by one. */
   async function writeBatch(batch: readonly Change[], counter: { requests: number }): Promise<void> {
     const first = batch[0]?.after;
-    await batchWrite(
-      batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } })),
-      counter,
-      { account: first?.account, scope: first?.scope },
-      "new images",
-    );
+    try {
+      await batchWrite(
+        batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } })),
+        counter,
+        { account: first?.account, scope: first?.scope },
+        "new images",
+      );
+    } catch (e) {
+      // One item DynamoDB refuses fails the whole request: alone, it fails by itself.
+      if (batch.length === 1 || asImageSyncError(e).code !== "DYNAMODB_ValidationException") throw e;
+      const errors: unknown[] = [];
+      for (const c of batch) await writeOne(c, counter).catch((err: unknown) => errors.push(err));
+      if (errors.length) throw errors[0];
+      return;
+    }
     stats.itemsWritten += batch.length;
   }
 
@@ -259,6 +269,8 @@ export function createStore(opts: StoreOptions): Store {
           { cause: e, context: { account: change.after.account, scope: change.after.scope } },
         );
       }
+      if ((e as Error).name === "ValidationException" && /size/i.test((e as Error).message))
+        throw itemTooLargeError([change], e);
       throw storeError("write", e, { account: change.after.account, scope: change.after.scope });
     }
   }
@@ -278,8 +290,12 @@ export function createStore(opts: StoreOptions): Store {
       // Images never seen before go in BatchWriteItem requests of 25: a batch cannot carry a condition, but
       // the account's sweep lease (taken by the engine before any write) keeps other runs out. Every
       // change to a known image is a PutItem conditioned on the rev that was read.
-      const fresh = changes.filter((c) => c.before === null);
-      const known = changes.filter((c) => c.before !== null);
+      // An image whose item would be over DynamoDB's limit is not sent (it would fail its whole batch): the
+      // others are written, then the call fails naming it. It is not stored, so it is never deprecated.
+      const tooLarge = changes.filter((c) => itemSizeBytes(imageItem(c.after)) > ITEM_LIMIT_BYTES);
+      const writable = tooLarge.length ? changes.filter((c) => !tooLarge.includes(c)) : changes;
+      const fresh = writable.filter((c) => c.before === null);
+      const known = writable.filter((c) => c.before !== null);
       const counter = { requests: 0 };
       const batches: Change[][] = [];
       for (let i = 0; i < fresh.length; i += BATCH_MAX) batches.push(fresh.slice(i, i + BATCH_MAX));
@@ -301,6 +317,7 @@ export function createStore(opts: StoreOptions): Store {
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
       if (errors.length) throw errors[0];
+      if (tooLarge.length) throw itemTooLargeError(tooLarge);
       return counter.requests;
     },
     async loadPointers(key) {
@@ -490,6 +507,18 @@ const BATCH_ATTEMPTS = 8;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Images that cannot be stored, whatever their raw record's trimming: named, the rest of the scope written. */
+function itemTooLargeError(changes: readonly Change[], cause?: unknown): StoreError {
+  const ids = changes.map((c) => c.after.imageId);
+  const first = changes[0]?.after;
+  const named = ids.length > 10 ? `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more` : ids.join(", ");
+  return new StoreError(
+    "ITEM_TOO_LARGE",
+    `${ids.length} image${ids.length === 1 ? "" : "s"} over DynamoDB's 400 KB item limit even with the raw record trimmed, not written: ${named}`,
+    { cause, context: { account: first?.account, scope: first?.scope } },
+  );
+}
 
 function storeError(op: string, e: unknown, context: { account?: string; scope?: string } = {}): StoreError {
   const name = (e as { name?: string }).name ?? "Error";

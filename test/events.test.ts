@@ -9,6 +9,7 @@ import { eventBridgePublisher } from "../lib/events/publish.ts";
 import type { FetchedImage, StoredImage } from "../lib/model.ts";
 import { imageItem, statusItem } from "../lib/store/items.ts";
 import { diffScope } from "../lib/sync/diff.ts";
+import { withRunChanges } from "../lib/sync/run-changes.ts";
 import { type LocalEventBridge, startLocalEventBridge } from "./helpers/eventbridge.ts";
 import { fetchedImage } from "./helpers/images.ts";
 
@@ -159,7 +160,8 @@ describe("publishing through the real EventBridge client", () => {
   function addedRecords(n: number, runId = "runX") {
     const fetched = Array.from({ length: n }, (_, i) => image(`img-${i}`));
     const r = diffScope({ key, stored: new Map(), fetched, baseline: false, now: "2026-02-01T00:00:00.000Z", runId });
-    return streamRecordsFor(r.changes);
+    // As the engine writes them: stamped with what the scope's run adds up to.
+    return streamRecordsFor(withRunChanges(r.changes));
   }
 
   it("sends in chunks of 10, resends entries that came back with an ErrorCode, and reports nothing failed", async () => {
@@ -199,7 +201,7 @@ describe("publishing through the real EventBridge client", () => {
     }
   });
 
-  it("many changes of one run become one digest alert besides the per-image events", async () => {
+  it("many changes of one scope in one run become one digest alert besides the per-image events", async () => {
     bridge.failWhen = () => false;
     bridge.accepted.length = 0;
     const records = addedRecords(40, "bigrun");

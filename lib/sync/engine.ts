@@ -28,6 +28,7 @@ import { PAGE_FORMAT, PageProbe, type PageRecord, replaying } from "./pages.ts";
 import { type PointerWrite, planPointers } from "./pointers.ts";
 import { applyChanges, withReplacements } from "./replacement.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
+import { withRunChanges } from "./run-changes.ts";
 import { WeightedSemaphore } from "./semaphore.ts";
 import { type SweptPage, type SweptPageRecord, sweepScope } from "./sweep.ts";
 
@@ -569,7 +570,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         });
         // Deprecated images carry their replacement, chosen from the scope as it stands after this run (held
         // deprecations are not applied, so they neither get one nor move a pointer).
-        const apply = withReplacements(stored, guarded.apply);
+        const apply = withRunChanges(withReplacements(stored, guarded.apply));
         const pointers = planPointers({
           key,
           images: applyChanges(stored, apply).values(),

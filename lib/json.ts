@@ -134,9 +134,10 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-// 2^53 has 16 digits: a body without 16 digits in a row nor an exponent holds no number JSON.parse could round
-// beyond the safe range.
-const MAY_BE_UNSAFE = /\d{16}|\d[eE]/;
+// 2^53 has 16 digits: a body where no number (after ":", "," or "[") starts with 16 digits or has an exponent
+// holds no number JSON.parse could round beyond the safe range. Text inside strings may match too: that only
+// costs the scan below.
+const MAY_BE_UNSAFE = /[:,[]\s*-?\d(?:\d{15}|[\d.]*[eE])/;
 
 /**
  * JSON.parse without losing numbers beyond Number.MAX_SAFE_INTEGER: each number whose magnitude exceeds it (an

@@ -11,6 +11,7 @@ import { createStore } from "../lib/store/store.ts";
 import { type BatchMessage, configForBatch } from "../lib/sync/batch.ts";
 import { runSync } from "../lib/sync/engine.ts";
 import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
+import { RETRY_DEADLINE_MARGIN_MS, realRetryDeps, withDeadline } from "../lib/sync/retry.ts";
 
 // The SSM client is loaded only when the config refers to SSM: most of a cold start is module evaluation.
 const settings = await loadLambdaSettings(process.env, async (names) =>
@@ -39,6 +40,8 @@ export async function handler(event: { Records?: Array<{ messageId: string; body
         canStartScope: () => context.getRemainingTimeInMillis() > settings.reserveMs,
         // Holds outlast this invocation by a minute at most: a worker killed at its timeout blocks nobody long.
         leaseMs: context.getRemainingTimeInMillis() + 60_000,
+        // A provider's Retry-After longer than the time left fails the scope instead of sleeping past the deadline.
+        retryDeps: withDeadline(realRetryDeps, () => context.getRemainingTimeInMillis() - RETRY_DEADLINE_MARGIN_MS),
       });
       publishRunMetrics(metrics, {
         report,

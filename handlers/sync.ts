@@ -7,6 +7,7 @@ import { createHttpClient } from "../lib/providers/http.ts";
 import { createStore } from "../lib/store/store.ts";
 import { newRunId, runSync } from "../lib/sync/engine.ts";
 import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
+import { RETRY_DEADLINE_MARGIN_MS, realRetryDeps, withDeadline } from "../lib/sync/retry.ts";
 
 // The SSM client is loaded only when the config refers to SSM: most of a cold start is module evaluation.
 const settings = await loadLambdaSettings(process.env, async (names) =>
@@ -58,6 +59,7 @@ export async function handler(_event: unknown, context: LambdaContext) {
     canStartScope: () => context.getRemainingTimeInMillis() > settings.reserveMs,
     // Holds outlast this invocation by a minute at most: a run killed at its timeout blocks nobody long.
     leaseMs: context.getRemainingTimeInMillis() + 60_000,
+    retryDeps: withDeadline(realRetryDeps, () => context.getRemainingTimeInMillis() - RETRY_DEADLINE_MARGIN_MS),
   });
   for (const s of report.scopes) {
     const fields = { ...s, runId: report.runId };

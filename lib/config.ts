@@ -2,6 +2,7 @@
 // Credential values may be literal or "env:NAME"; they are resolved here and nowhere else.
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "./errors.ts";
+import { parseJsonQuietly } from "./json.ts";
 import { API_IDS, type ApiId, providerOf } from "./model.ts";
 import { resolveSsmReferences } from "./secrets.ts";
 
@@ -181,9 +182,9 @@ export async function loadConfigFile(path: string, env: Env = process.env): Prom
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJsonQuietly(text, `config file ${path}`);
   } catch (e) {
-    throw new ConfigError([`config file ${path} is not valid JSON: ${(e as Error).message}`]);
+    throw new ConfigError([(e as Error).message]);
   }
   return parseConfig(doc, env);
 }
@@ -280,9 +281,9 @@ export async function loadLambdaSettings(env: Env, readParameters: ParameterRead
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(text as string);
+    doc = parseJsonQuietly(text as string, "the sync configuration");
   } catch (e) {
-    throw new ConfigError([`the sync configuration is not valid JSON: ${(e as Error).message}`]);
+    throw new ConfigError([(e as Error).message]);
   }
   const resolved = await resolveSsmReferences(doc, readParameters);
   return {

@@ -57,6 +57,21 @@ export interface LastChange {
   /** Written by the first complete sweep of a scope: stored, but never alerted on. */
   baseline: boolean;
   reason?: DeprecationReason;
+  /** The changes the scope applied in this run (lib/sync/run-changes.ts): what digests are derived from. */
+  runChanges?: RunChanges;
+}
+
+/**
+ * Written on each image change of a run after the baseline, the same on all of the scope's changes but one
+ * flag: how many changes the scope applied in the run, by kind. The stream consumer decides `digested` from it
+ * and builds the scope's "Sync Digest" from the one change that carries it, so an event's content never
+ * depends on which records share a batch.
+ */
+export interface RunChanges {
+  total: number;
+  byChange: Partial<Record<ChangeKind, number>>;
+  /** On exactly one change of the scope's run: the one whose record emits the digest. */
+  carriesDigest?: true;
 }
 
 /** A normalised image as stored and as printed by `image-sync images`. */

@@ -9,6 +9,7 @@ import { eventBridgePublisher } from "../lib/events/publish.ts";
 import type { FetchedImage, StoredImage } from "../lib/model.ts";
 import { imageItem, statusItem } from "../lib/store/items.ts";
 import { diffScope } from "../lib/sync/diff.ts";
+import { withRunChanges } from "../lib/sync/run-changes.ts";
 import { type LocalEventBridge, startLocalEventBridge } from "./helpers/eventbridge.ts";
 import { fetchedImage } from "./helpers/images.ts";
 
@@ -119,16 +120,45 @@ describe("stream records to change events", () => {
     expect(changeEventFromRecord(rec("MODIFY", "7", d, d))).toBeNull();
   });
 
-  it("the same change delivered twice yields the same event id; another run's change another", () => {
-    const a = byId("a");
-    const e1 = changeEventFromRecord(rec("MODIFY", "8", a?.after, a?.before ?? undefined));
-    const e2 = changeEventFromRecord(rec("MODIFY", "9", a?.after, a?.before ?? undefined));
-    expect(e1?.detail.eventId).toBe(e2?.detail.eventId);
-    const after = a?.after as StoredImage;
-    const other = { ...after, lastChange: { ...after.lastChange, runId: "run3" } };
-    expect(changeEventFromRecord(rec("MODIFY", "10", other, a?.before ?? undefined))?.detail.eventId).not.toBe(
-      e1?.detail.eventId,
+  it("the same change delivered twice, in other batches, is the same event; any other change another id", async () => {
+    // As the engine writes them; threshold 1 so that a batch-dependent `digested` would show.
+    const stamped = withRunChanges(next.changes);
+    const a = stamped.find((c) => c.after.imageId === "a") as (typeof stamped)[number];
+    const others = stamped.filter((c) => c !== a);
+    const detailsOf = async (records: StreamRecord[]) => {
+      const entries: Array<{ DetailType?: string; Detail?: string }> = [];
+      await processStreamRecords(records, {
+        digestThreshold: 1,
+        publish: async (e) => {
+          entries.push(...e);
+          return e.map(() => true);
+        },
+      });
+      return entries.filter((e) => JSON.parse(e.Detail ?? "{}").imageId === "a").map((e) => e.Detail);
+    };
+    const alone = await detailsOf([rec("MODIFY", "8", a.after, a.before ?? undefined)]);
+    const redelivered = await detailsOf([
+      ...others.map((c, i) => rec(c.before ? "MODIFY" : "INSERT", `9${i}`, c.after, c.before ?? undefined)),
+      rec("MODIFY", "99", a.after, a.before ?? undefined),
+    ]);
+    expect(alone).toHaveLength(1);
+    expect(redelivered).toEqual(alone);
+
+    // Each identity field on its own changes the id; nothing else does.
+    const after = a.after;
+    const variants: StoredImage[] = [
+      { ...after, account: "zl2" },
+      { ...after, scope: "asia-east-1b" },
+      { ...after, imageId: "a2" },
+      { ...after, lastChange: { ...after.lastChange, kind: "updated" } },
+      { ...after, lastChange: { ...after.lastChange, runId: "run3" } },
+    ];
+    const ids = [after, ...variants].map(
+      (v) => changeEventFromRecord(rec("MODIFY", "10", v, a.before ?? undefined))?.detail.eventId,
     );
+    expect(new Set(ids).size).toBe(6);
+    const noise = { ...after, rev: 9, lastChangedAt: "2030-01-01T00:00:00.000Z", description: "other" };
+    expect(changeEventFromRecord(rec("MODIFY", "11", noise, a.before ?? undefined))?.detail.eventId).toBe(ids[0]);
   });
 
   it("alert lines read as a sentence", () => {
@@ -159,7 +189,8 @@ describe("publishing through the real EventBridge client", () => {
   function addedRecords(n: number, runId = "runX") {
     const fetched = Array.from({ length: n }, (_, i) => image(`img-${i}`));
     const r = diffScope({ key, stored: new Map(), fetched, baseline: false, now: "2026-02-01T00:00:00.000Z", runId });
-    return streamRecordsFor(r.changes);
+    // As the engine writes them: stamped with what the scope's run adds up to.
+    return streamRecordsFor(withRunChanges(r.changes));
   }
 
   it("sends in chunks of 10, resends entries that came back with an ErrorCode, and reports nothing failed", async () => {
@@ -199,7 +230,7 @@ describe("publishing through the real EventBridge client", () => {
     }
   });
 
-  it("many changes of one run become one digest alert besides the per-image events", async () => {
+  it("many changes of one scope in one run become one digest alert besides the per-image events", async () => {
     bridge.failWhen = () => false;
     bridge.accepted.length = 0;
     const records = addedRecords(40, "bigrun");

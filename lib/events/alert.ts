@@ -1,7 +1,7 @@
-// Readable alert text: one line per change, and one digest per run when a run has many changes,
-// so a big provider release is one message, not a thousand.
+// Readable alert text: one line per change, and one digest per scope and run when a scope has many changes
+// in a run, so a big provider release is one message per scope, not a thousand.
 import { createHash } from "node:crypto";
-import type { ChangeKind } from "../model.ts";
+import type { ChangeKind, RunChanges } from "../model.ts";
 import type { ChangeDetail, DigestDetail } from "./types.ts";
 
 const VERB: Record<ChangeKind, string> = {
@@ -32,33 +32,30 @@ export function alertLine(
   return `${VERB[d.changeType]}: ${what} in ${d.account} ${d.scope}${why ? `: ${why}` : ""}`;
 }
 
-/** One digest for a run's changes. */
-export function digest(runId: string, details: readonly ChangeDetail[]): DigestDetail {
+const KINDS: readonly ChangeKind[] = ["added", "updated", "deprecated", "restored"];
+
+/**
+ * The digest of one scope's changes in one run, built from the change that carries it alone: its id comes from
+ * the run, the scope and that image, its content from the record's RunChanges, so every delivery of the record,
+ * in whatever batch, yields the same digest.
+ */
+export function scopeDigest(carrier: ChangeDetail, changes: RunChanges): DigestDetail {
   const byChange: Partial<Record<ChangeKind, number>> = {};
-  const scopes = new Map<string, { account: string; scope: string; count: number }>();
-  for (const d of details) {
-    byChange[d.changeType] = (byChange[d.changeType] ?? 0) + 1;
-    const key = `${d.account}\u0000${d.scope}`;
-    const entry = scopes.get(key) ?? { account: d.account, scope: d.scope, count: 0 };
-    entry.count++;
-    scopes.set(key, entry);
+  for (const k of KINDS) {
+    const n = changes.byChange[k];
+    if (n) byChange[k] = n;
   }
-  const byScope = [...scopes.values()].sort((a, b) => b.count - a.count);
   const kinds = (Object.entries(byChange) as Array<[ChangeKind, number]>).map(([k, n]) => `${n} ${k}`).join(", ");
-  const top = byScope
-    .slice(0, 5)
-    .map((s) => `${s.account} ${s.scope} (${s.count})`)
-    .join(", ");
-  const more = byScope.length > 5 ? ` and ${byScope.length - 5} more scopes` : "";
+  const { runId, account, scope } = carrier;
   return {
     eventId: createHash("sha256")
-      .update([runId, ...details.map((d) => d.eventId).sort()].join("\u0000"))
+      .update(["digest", runId, account, scope, carrier.imageId].join("\u0000"))
       .digest("hex")
       .slice(0, 32),
     runId,
-    total: details.length,
+    total: changes.total,
     byChange,
-    byScope,
-    message: `image-sync run ${runId}: ${details.length} image changes (${kinds}) in ${top}${more}`,
+    byScope: [{ account, scope, count: changes.total }],
+    message: `image-sync run ${runId}: ${changes.total} image changes (${kinds}) in ${account} ${scope} (${changes.total})`,
   };
 }

@@ -78,7 +78,8 @@ export function changeEvent(before: StoredImage | null, after: StoredImage): Cha
     digested: false,
   };
   detail.message = alertLine(detail) + replacementText(detail.replacement);
-  return { detailType: DETAIL_TYPES[kind], detail };
+  const runChanges = after.lastChange.runChanges;
+  return { detailType: DETAIL_TYPES[kind], detail, ...(runChanges ? { runChanges } : {}) };
 }
 
 /** The alert line's answer to "what do I move to?", when there is one. */

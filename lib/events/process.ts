@@ -4,7 +4,7 @@
 // re-sends what consumers can de-duplicate, and rewrites the same history items.
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import type { LatestPointer } from "../model.ts";
-import { digest } from "./alert.ts";
+import { scopeDigest } from "./alert.ts";
 import { anomalyEventFromRecord, changeEventFromRecord, type StreamRecord } from "./change-event.ts";
 import { type HistoryWriter, historyEntry } from "./history.ts";
 import { movedPointerFromRecord, pointerEvent } from "./pointer-event.ts";
@@ -34,7 +34,7 @@ export interface BatchResult {
 
 export interface ProcessOptions {
   publish: Publisher;
-  /** More changes than this from one run in one batch are alerted as one digest. */
+  /** A scope with more changes than this in one run is alerted as one digest (per scope and run). */
   digestThreshold?: number;
   /** Records one history entry per change event; a record whose entry is not stored is reported failed. */
   history?: HistoryWriter;
@@ -87,30 +87,22 @@ export async function processStreamRecords(
       if (moved) pointerEvents.push({ seq, ...moved });
     }
   }
-  const byRun = new Map<string, typeof items>();
-  for (const item of items) {
-    const list = byRun.get(item.event.detail.runId) ?? [];
-    list.push(item);
-    byRun.set(item.event.detail.runId, list);
-  }
   const entries: PutEventsRequestEntry[] = [];
   const owners: string[][] = [];
   const digests: DigestDetail[] = [];
-  for (const [runId, list] of byRun) {
-    const big = list.length > threshold;
-    for (const item of list) {
-      item.event.detail.digested = big;
-      entries.push(fitted(item.event));
-      owners.push([item.seq]);
-    }
-    if (big) {
-      const d = digest(
-        runId,
-        list.map((i) => i.event.detail),
-      );
+  // Whether a change is digested, and the digest itself, come from its own record (RunChanges), never from the
+  // batch it was delivered in: every delivery of a record yields the same events.
+  for (const item of items) {
+    const runChanges = item.event.runChanges;
+    const big = runChanges !== undefined && runChanges.total > threshold;
+    item.event.detail.digested = big;
+    entries.push(fitted(item.event));
+    owners.push([item.seq]);
+    if (big && runChanges.carriesDigest) {
+      const d = scopeDigest(item.event.detail, runChanges);
       digests.push(d);
-      entries.push(toEntry(DIGEST_DETAIL_TYPE, d, list[0]?.event.detail.detectedAt ?? new Date().toISOString()));
-      owners.push(list.map((i) => i.seq));
+      entries.push(toEntry(DIGEST_DETAIL_TYPE, d, item.event.detail.detectedAt));
+      owners.push([item.seq]);
     }
   }
   for (const a of [...anomalies, ...pointerEvents]) {

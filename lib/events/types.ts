@@ -1,5 +1,13 @@
 // The change-event contract (documented by schema.json beside this file and in the README).
-import type { ApiId, ChangeKind, DeprecationReason, ProviderName, Replacement, StoredImage } from "../model.ts";
+import type {
+  ApiId,
+  ChangeKind,
+  DeprecationReason,
+  ProviderName,
+  Replacement,
+  RunChanges,
+  StoredImage,
+} from "../model.ts";
 
 export const EVENT_SOURCE = "image-sync";
 
@@ -45,6 +53,8 @@ export interface ChangeDetail {
 export interface ChangeEvent {
   detailType: string;
   detail: ChangeDetail;
+  /** What the scope's run added up to, as the record carries it (absent on records of older writers). */
+  runChanges?: RunChanges;
 }
 
 export interface DigestDetail {

@@ -10,9 +10,9 @@ export function strOrNull(v: unknown): string | null {
 
 /** A number from a number or numeric string ("30"), else null. */
 export function numOrNull(v: unknown): number | null {
-  if (typeof v === "number" && Number.isFinite(v)) return v;
-  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
-  return null;
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
+  // Beyond 2^53 a number is rounded (and DynamoDB's marshaller refuses it): no size is that large.
+  return Number.isFinite(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER ? n : null;
 }
 
 /** The first dotted version in a text: "Server 22.04 LTS" -> "22.04", "CentOS 7.4.1708" -> "7.4.1708", "2019" -> "2019". */

@@ -17,11 +17,12 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { StoreError } from "../errors.ts";
+import { asImageSyncError, StoreError } from "../errors.ts";
 import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 import type { Change } from "../sync/diff.ts";
 import type { PointerWrite } from "../sync/pointers.ts";
+import { ITEM_LIMIT_BYTES, itemSizeBytes } from "./item-size.ts";
 import {
   acquireScopesParams,
   anomalyItem,
@@ -281,15 +282,32 @@ export function createStore(opts: StoreOptions): Store {
     }
   }
 
-  /** One BatchWriteItem of new images. */
-  async function writeBatch(batch: readonly Change[], counter: { requests: number }): Promise<void> {
+  /** One BatchWriteItem of new images; should DynamoDB refuse the request, its images are written one by one. */
+  async function writeBatch(
+    batch: readonly Change[],
+    counter: { requests: number },
+    landed: (c: Change) => void = () => {},
+  ): Promise<void> {
     const first = batch[0]?.after;
-    await batchWrite(
-      batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } })),
-      counter,
-      { account: first?.account, scope: first?.scope },
-      "new images",
-    );
+    try {
+      await batchWrite(
+        batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } })),
+        counter,
+        { account: first?.account, scope: first?.scope },
+        "new images",
+      );
+    } catch (e) {
+      // One item DynamoDB refuses fails the whole request: alone, it fails by itself.
+      if (batch.length === 1 || asImageSyncError(e).code !== "DYNAMODB_ValidationException") throw e;
+      const errors: unknown[] = [];
+      for (const c of batch)
+        await writeOne(c, counter).then(
+          () => landed(c),
+          (err: unknown) => errors.push(err),
+        );
+      if (errors.length) throw errors[0];
+      return;
+    }
     stats.itemsWritten += batch.length;
   }
 
@@ -314,6 +332,8 @@ export function createStore(opts: StoreOptions): Store {
           { cause: e, context: { account: change.after.account, scope: change.after.scope } },
         );
       }
+      if ((e as Error).name === "ValidationException" && /size/i.test((e as Error).message))
+        throw itemTooLargeError([change], e);
       throw storeError("write", e, { account: change.after.account, scope: change.after.scope });
     }
   }
@@ -333,25 +353,34 @@ export function createStore(opts: StoreOptions): Store {
       // Images never seen before go in BatchWriteItem requests of 25: a batch cannot carry a condition, but
       // the account's sweep lease (taken by the engine before any write) keeps other runs out. Every
       // change to a known image is a PutItem conditioned on the rev that was read.
-      const fresh = changes.filter((c) => c.before === null);
-      const known = changes.filter((c) => c.before !== null);
+      // An image whose item would be over DynamoDB's limit is not sent (it would fail its whole batch): the
+      // others are written, then the call fails naming it. It is not stored, so it is never deprecated.
+      const tooLarge = changes.filter((c) => itemSizeBytes(imageItem(c.after)) > ITEM_LIMIT_BYTES);
+      const writable = tooLarge.length ? changes.filter((c) => !tooLarge.includes(c)) : changes;
+      const fresh = writable.filter((c) => c.before === null);
+      const known = writable.filter((c) => c.before !== null);
       const counter = { requests: 0 };
       const batches: Change[][] = [];
       for (let i = 0; i < fresh.length; i += BATCH_MAX) batches.push(fresh.slice(i, i + BATCH_MAX));
       const jobs: Array<() => Promise<void>> = [
-        ...batches.map((b) => () => reported(b, (own) => writeBatch(b, own))),
+        ...batches.map((b) => () => reported(b, (own, landed) => writeBatch(b, own, landed))),
         ...known.map((c) => () => reported([c], (own) => writeOne(c, own))),
       ];
-      // Each job's changes are reported once they are written, with its requests (retries included).
-      const reported = async (done: readonly Change[], job: (own: { requests: number }) => Promise<void>) => {
+      // Each job's changes are reported once they are written, with its requests (retries included); a batch
+      // that failed after writing some of its images one by one reports those.
+      const reported = async (
+        done: readonly Change[],
+        job: (own: { requests: number }, landed: (c: Change) => void) => Promise<void>,
+      ) => {
         const own = { requests: 0 };
+        const partial: Change[] = [];
         let ok = false;
         try {
-          await job(own);
+          await job(own, (c) => partial.push(c));
           ok = true;
         } finally {
           counter.requests += own.requests;
-          onWritten?.(ok ? done : [], own.requests);
+          onWritten?.(ok ? done : partial, own.requests);
         }
       };
       let next = 0;
@@ -368,6 +397,7 @@ export function createStore(opts: StoreOptions): Store {
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
       if (errors.length) throw errors[0];
+      if (tooLarge.length) throw itemTooLargeError(tooLarge);
       return counter.requests;
     },
     async loadPointers(key) {
@@ -572,6 +602,18 @@ const BATCH_ATTEMPTS = 8;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Images that cannot be stored, whatever their raw record's trimming: named, the rest of the scope written. */
+function itemTooLargeError(changes: readonly Change[], cause?: unknown): StoreError {
+  const ids = changes.map((c) => c.after.imageId);
+  const first = changes[0]?.after;
+  const named = ids.length > 10 ? `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more` : ids.join(", ");
+  return new StoreError(
+    "ITEM_TOO_LARGE",
+    `${ids.length} image${ids.length === 1 ? "" : "s"} over DynamoDB's 400 KB item limit even with the raw record trimmed, not written: ${named}`,
+    { cause, context: { account: first?.account, scope: first?.scope } },
+  );
+}
 
 function storeError(op: string, e: unknown, context: { account?: string; scope?: string } = {}): StoreError {
   const name = (e as { name?: string }).name ?? "Error";

@@ -21,13 +21,15 @@ import { MAX_RECORDED_PAGES, type Manifest, type PageIndex } from "../store/mani
 import type { Store } from "../store/store.ts";
 import { lookUp, missingIds } from "./confirm.ts";
 import { type Change, classify, diffScope, type StoredDigest, sweepChangesNothing } from "./diff.ts";
+import { fitRaw } from "./fit.ts";
 import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
-import { contentHash, fingerprint, jsonBytesBound, primeContentHash } from "./hash.ts";
+import { contentHash, fingerprint, primeContentHash } from "./hash.ts";
 import { Pacer } from "./pacer.ts";
 import { PAGE_FORMAT, PageProbe, type PageRecord, replaying } from "./pages.ts";
 import { type PointerWrite, planPointers } from "./pointers.ts";
 import { applyChanges, withReplacements } from "./replacement.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
+import { withRunChanges } from "./run-changes.ts";
 import { WeightedSemaphore } from "./semaphore.ts";
 import { type SweptPage, type SweptPageRecord, sweepScope } from "./sweep.ts";
 
@@ -157,24 +159,6 @@ export async function mapLimit<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   await Promise.all(calls);
-}
-
-/** A raw provider record larger than this is trimmed (with a marker) so the item stays under DynamoDB's 400 KB. */
-export const RAW_BUDGET_BYTES = 96 * 1024;
-
-/** Trims an oversized raw record, keeping its small top-level fields and saying what was dropped. */
-export function fitRaw(image: FetchedImage): FetchedImage {
-  // The whole image as JSON bounds its raw record: most images are far below the budget.
-  if (jsonBytesBound(image) <= RAW_BUDGET_BYTES) return image;
-  const size = Buffer.byteLength(JSON.stringify(image.raw));
-  if (size <= RAW_BUDGET_BYTES) return image;
-  const kept: Record<string, unknown> = {};
-  const dropped: string[] = [];
-  for (const [k, v] of Object.entries(image.raw)) {
-    if (Buffer.byteLength(JSON.stringify(v) ?? "") <= 1024) kept[k] = v;
-    else dropped.push(k);
-  }
-  return { ...image, raw: { ...kept, _imageSyncTrimmed: { originalBytes: size, droppedFields: dropped } } };
 }
 
 export async function runSync(opts: SyncOptions): Promise<SyncReport> {
@@ -626,7 +610,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         }
         // Deprecated images carry their replacement, chosen from the scope as it stands after this run (held
         // deprecations are not applied, so they neither get one nor move a pointer).
-        const apply = withReplacements(stored, guarded.apply);
+        const apply = withRunChanges(withReplacements(stored, guarded.apply));
         const pointers = planPointers({
           key,
           images: applyChanges(stored, apply).values(),

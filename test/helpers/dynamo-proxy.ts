@@ -1,6 +1,7 @@
 // A fault-injecting proxy in front of dynalite, speaking the DynamoDB JSON protocol: it can answer a share
 // of BatchWriteItem items as UnprocessedItems (forwarding only the rest) and throttle requests, the two
-// DynamoDB faults a real table produces under load.
+// DynamoDB faults a real table produces under load; and it can refuse chosen image items as too large (a
+// ValidationException failing the whole request, as DynamoDB does).
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -10,7 +11,9 @@ export interface DynamoProxy {
   unprocessedBatches: number;
   /** Requests that still answer ProvisionedThroughputExceededException. */
   throttles: number;
-  seen: { batchWrites: number; throttled: number; unprocessed: number };
+  /** Image ids whose items are refused with "Item size has exceeded the maximum allowed size". */
+  refusedImageIds: Set<string>;
+  seen: { batchWrites: number; throttled: number; unprocessed: number; refused: number };
   /**
    * Decides each request's fate before the other faults: an error to answer instead of forwarding (the
    * exception's short name, e.g. "ValidationException", with HTTP 400 or 500), or undefined to go on.
@@ -19,13 +22,17 @@ export interface DynamoProxy {
   close(): Promise<void>;
 }
 
+const refuses = (body: string, ids: ReadonlySet<string>): boolean =>
+  [...ids].some((id) => body.includes(`"imageId":{"S":${JSON.stringify(id)}}`));
+
 export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   const to = new URL(target);
   const proxy: DynamoProxy = {
     endpoint: "",
     unprocessedBatches: 0,
     throttles: 0,
-    seen: { batchWrites: 0, throttled: 0, unprocessed: 0 },
+    refusedImageIds: new Set(),
+    seen: { batchWrites: 0, throttled: 0, unprocessed: 0, refused: 0 },
     close: async () => {},
   };
   const forward = (
@@ -75,6 +82,17 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
           JSON.stringify({
             __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
             message: "injected",
+          }),
+        );
+        return;
+      }
+      if ((target.endsWith("BatchWriteItem") || target.endsWith("PutItem")) && refuses(body, proxy.refusedImageIds)) {
+        proxy.seen.refused++;
+        res.writeHead(400, { "content-type": "application/x-amz-json-1.0" });
+        res.end(
+          JSON.stringify({
+            __type: "com.amazon.coral.validate#ValidationException",
+            message: "Item size has exceeded the maximum allowed size",
           }),
         );
         return;

@@ -1,7 +1,10 @@
 // Tencent error codes -> the project's error taxonomy. One place decides what is worth another attempt,
 // for the API 3.0 codes ("RequestLimitExceeded", "AuthFailure.SignatureFailure") and the legacy numeric
-// ones ("4400", "6000") alike; everything unknown is fatal, because retrying a request the provider
-// rejected for a reason we cannot read only burns the rate limit.
+// ones ("4400", "6000") alike. The rule is the one every dialect follows (lib/sync/retry.ts): throttling and
+// the provider's transient codes are retried whatever the HTTP status; an unknown code is retried on HTTP 5xx
+// (the service failed, as with Zenlayer) and fatal otherwise (usually HTTP 200: retrying a request the provider
+// rejected for a reason we cannot read only burns the rate limit); a code that says the request itself is
+// wrong (auth, parameters) is never retried.
 import { type ErrorContext, ProviderError } from "../../errors.ts";
 import type { HttpResponse } from "../http.ts";
 import { retryAfterMs } from "../http.ts";
@@ -22,6 +25,23 @@ export function isRetryableTencentCode(code: string): boolean {
   );
 }
 
+// Codes that say the request itself is wrong: the same request fails the same way, whatever the HTTP status.
+const FATAL_LEGACY = new Set(["4000", "4100", "4500"]);
+const FATAL_CODE =
+  /^(AuthFailure|InvalidParameter|InvalidFilter|UnauthorizedOperation|UnsupportedRegion|InvalidAction)/;
+
+/** Whether a Tencent error code says the request itself is wrong (never worth another attempt). */
+export function isFatalTencentCode(code: string): boolean {
+  return FATAL_LEGACY.has(code) || FATAL_CODE.test(code);
+}
+
+/** Whether a Tencent error with this code at this HTTP status is worth another attempt (the one rule). */
+export function isRetryableTencent(code: string, status: number): boolean {
+  if (isRetryableTencentCode(code) || status === 429) return true;
+  if (isFatalTencentCode(code)) return false;
+  return status >= 500;
+}
+
 export interface ReplyOptions {
   nowMs: number;
   /** Values that must never reach an error message (SecretKey, SecretId, signature), even when echoed. */
@@ -36,8 +56,9 @@ export function tencentProviderError(
   context: ErrorContext,
   opts: ReplyOptions,
 ): ProviderError {
-  // A 429 is the gateway throttling, whatever code it wraps.
-  return withRetry(res, code, message, isRetryableTencentCode(code) || res.status === 429, context, opts);
+  // A 429 is the gateway throttling, whatever code it wraps; a 5xx the service failing, unless the code says
+  // the request is wrong.
+  return withRetry(res, code, message, isRetryableTencent(code, res.status), context, opts);
 }
 
 /** An HTTP failure without a readable Tencent envelope: HTTP_<status>, retryable on 429 and 5xx. */

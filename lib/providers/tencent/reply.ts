@@ -2,6 +2,7 @@
 // shape checks that turn a provider answer we cannot trust into a MalformedResponseError naming the field.
 import type { AccountConfig } from "../../config.ts";
 import { ConfigError, type ErrorContext, MalformedResponseError } from "../../errors.ts";
+import { parseJsonLossless } from "../../json.ts";
 import type { HttpResponse } from "../http.ts";
 import { header, httpError, type ReplyOptions } from "./errors.ts";
 
@@ -21,7 +22,7 @@ export function tencentCredentials(account: AccountConfig): TencentCredentials {
 /** The reply body as JSON; a body that is not JSON is malformed on a 2xx and an HTTP failure otherwise. */
 export function parseJsonBody(res: HttpResponse, context: ErrorContext, opts: ReplyOptions): unknown {
   try {
-    return JSON.parse(res.body);
+    return parseJsonLossless(res.body);
   } catch (e) {
     const what = `HTTP ${res.status}, ${header(res, "content-type") ?? "no content-type"}, ${res.body.length} chars`;
     if (res.status >= 200 && res.status < 300)

@@ -9,6 +9,7 @@ import {
   MalformedResponseError,
   ProviderError,
 } from "../../errors.ts";
+import { parseJsonLossless } from "../../json.ts";
 import type { HttpRequest, HttpResponse } from "../http.ts";
 import { retryAfterMs } from "../http.ts";
 import type { AdapterContext } from "../types.ts";
@@ -145,7 +146,7 @@ export function readZenlayerReply(res: HttpResponse, where: ErrorContext, opts: 
 
   let doc: unknown;
   try {
-    doc = JSON.parse(res.body);
+    doc = parseJsonLossless(res.body);
   } catch (e) {
     const what = `HTTP ${res.status}, ${header(res, "content-type") ?? "no content-type"}, ${res.body.length} chars`;
     if (ok)

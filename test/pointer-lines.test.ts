@@ -369,6 +369,19 @@ async function syncOnce(store: Store) {
 const value = (name: string) => ssm.parameters.get(name)?.value;
 
 describe("per-line pointers over real syncs", () => {
+  it("the emulator speaks as the providers do: ImageFamily on some Tencent custom images, arch text in Zenlayer names", () => {
+    const made = listing().filter(
+      (r) => !["img-u2204x86", "img-u2204arm", "img-gold1", "img-gold2"].includes(String(r.ImageId)),
+    );
+    expect(made.some((r) => r.ImageType === "PRIVATE_IMAGE" && r.ImageFamily !== "")).toBe(true);
+    expect(made.every((r) => r.ImageFamily === "" || r.ImageType === "PRIVATE_IMAGE")).toBe(true);
+    const vmNames = [...(stack.emulator.catalogue.get("zenlayer-vm")?.values() ?? [])]
+      .flat()
+      .map((r) => String(r.imageName));
+    expect(vmNames.some((n) => / x86 64-bit$/.test(n))).toBe(true);
+    expect(vmNames.some((n) => /(aarch64|arm64)$/.test(n))).toBe(true);
+  });
+
   it("two architectures of one version: two pointers and two SSM parameters; a family pointer; queries by line", async () => {
     const store = await stack.freshStore();
     const first = await syncOnce(store);

@@ -221,7 +221,12 @@ async function latestOfFamily(reader: ItemReader, query: LatestImageQuery): Prom
   const [first, other] = [pointers[0], pointers.find((p) => p.architecture !== pointers[0]?.architecture)];
   if (!first) return undefined;
   if (architecture === undefined && other)
-    throw ambiguous(query, ["architecture"], { ...first }, { ...other } as Record<string, unknown>);
+    throw ambiguous(
+      query,
+      ["architecture"],
+      { architecture: first.architecture },
+      { architecture: other.architecture },
+    );
   return getImage(reader, { account: first.account, scope: first.scope, imageId: first.imageId });
 }
 

@@ -41,13 +41,17 @@ export interface CliIo {
 const USAGE = `Usage:
   image-sync sync --config <file> [--dry-run] [--json] [--events <file.jsonl>]
   image-sync images --account <name> [--scope <id>] [--all] [--json]
-  image-sync latest --os <family> --scope <id> [--version <v>] [--arch <a>] [--account <name>]
-                    [--type <imageType>] [--json]     newest usable image; exit 1 when none matches
+  image-sync latest (--os <family> [--version <v>] | --family <image family>) --scope <id> [--arch <a>]
+                    [--account <name>] [--type <imageType>] [--json]
+                     newest usable image; exit 1 when none matches, 3 when it matches more than one
+                     architecture or image type (name it with --arch / --type)
   image-sync changes --since <24h|7d|ISO time> [--until <time>] [--account <name>] [--scope <id>]
                      [--type added|updated|deprecated|restored] [--api <api>] [--json]
   image-sync status [--stale-after-hours <n>] [--json]   freshness per scope; exit 1 when any is stale
-  image-sync where --os <family> [--version <v>] [--json]
-                     the latest usable image in every scope of every account
+  image-sync where (--os <family> [--version <v>] | --family <image family>) [--arch <a>] [--type <t>]
+                   [--fresh] [--json]
+                     the latest image in every scope of every account, one row per scope, version,
+                     architecture and type; stale ones (no usable image left) marked, or left out (--fresh)
   image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
   image-sync emulator [--port <n>]     run the provider emulator and print a config for it
 
@@ -285,6 +289,7 @@ async function latestCommand(args: readonly string[], io: CliIo): Promise<number
     options: {
       os: { type: "string" },
       version: { type: "string" },
+      family: { type: "string" },
       scope: { type: "string" },
       arch: { type: "string" },
       account: { type: "string" },
@@ -294,45 +299,76 @@ async function latestCommand(args: readonly string[], io: CliIo): Promise<number
     strict: true,
     allowPositionals: false,
   });
-  if (!values.os || !values.scope) throw new UsageError("latest needs --os <family> and --scope <id>");
+  if (!values.os === !values.family || !values.scope)
+    throw new UsageError("latest needs --os <family> or --family <image family>, and --scope <id>");
   const opened = await openStore(loadRuntimeSettings(io.env));
   try {
-    const image = await latestImage(opened.store, {
-      osFamily: values.os,
-      scope: values.scope,
-      ...(values.version ? { osVersion: values.version } : {}),
-      ...(values.arch ? { architecture: values.arch } : {}),
-      ...(values.account ? { account: values.account } : {}),
-      ...(values.type ? { imageType: values.type } : {}),
-    });
+    const image = await answerLatest(opened.store, values, io);
+    if (image === "ambiguous") return 3;
     if (values.json) io.stdout(`${JSON.stringify(image ?? null)}\n`);
     if (!image) {
-      const what = [values.os, values.version, values.arch].filter(Boolean).join(" ");
+      const what = [values.os ?? `image family ${values.family}`, values.version, values.arch, values.type]
+        .filter(Boolean)
+        .join(" ");
       io.stderr(
         `image-sync: no usable ${what} image in scope ${values.scope}${values.account ? ` of ${values.account}` : ""}\n`,
       );
       return 1;
     }
-    if (!values.json) {
-      const { renderTable } = await import("./sync/summary.ts");
-      const rows = [
-        ["imageId", image.imageId],
-        ["name", image.name ?? ""],
-        ["account", image.account],
-        ["scope", image.scope],
-        ["os", `${image.osFamily ?? ""} ${image.osVersion ?? ""}`.trim()],
-        ["architecture", image.architecture ?? ""],
-        ["type", image.imageType ?? ""],
-        ["status", image.status ?? ""],
-        ["created", image.createdAt ?? ""],
-        ["first seen", image.firstSeenAt],
-      ];
-      io.stdout(`${renderTable(["field", "value"], rows)}\n`);
-    }
+    if (!values.json) await printImage(image, io);
     return 0;
   } finally {
     await opened.close();
   }
+}
+
+/** The latest image, or "ambiguous" once the refusal is printed (the question must name what it left open). */
+async function answerLatest(
+  reader: Parameters<typeof latestImage>[0],
+  values: {
+    os?: string;
+    version?: string;
+    family?: string;
+    scope?: string;
+    arch?: string;
+    account?: string;
+    type?: string;
+  },
+  io: CliIo,
+): Promise<Awaited<ReturnType<typeof latestImage>> | "ambiguous"> {
+  try {
+    return await latestImage(reader, {
+      scope: values.scope as string,
+      ...(values.os ? { osFamily: values.os } : {}),
+      ...(values.family ? { family: values.family } : {}),
+      ...(values.version ? { osVersion: values.version } : {}),
+      ...(values.arch ? { architecture: values.arch } : {}),
+      ...(values.account ? { account: values.account } : {}),
+      ...(values.type ? { imageType: values.type } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof QueryError) || e.code !== "AMBIGUOUS_QUERY") throw e;
+    io.stderr(`image-sync: ambiguous: ${e.message}\n`);
+    return "ambiguous";
+  }
+}
+
+async function printImage(image: NonNullable<Awaited<ReturnType<typeof latestImage>>>, io: CliIo): Promise<void> {
+  const { renderTable } = await import("./sync/summary.ts");
+  const rows = [
+    ["imageId", image.imageId],
+    ["name", image.name ?? ""],
+    ["account", image.account],
+    ["scope", image.scope],
+    ["os", `${image.osFamily ?? ""} ${image.osVersion ?? ""}`.trim()],
+    ["architecture", image.architecture ?? "unknown"],
+    ["type", image.imageType ?? ""],
+    ["family", image.family ?? ""],
+    ["status", image.status ?? ""],
+    ["created", image.createdAt ?? ""],
+    ["first seen", image.firstSeenAt],
+  ];
+  io.stdout(`${renderTable(["field", "value"], rows)}\n`);
 }
 
 const CHANGE_KINDS: readonly ChangeKind[] = ["added", "updated", "deprecated", "restored"];
@@ -459,40 +495,60 @@ async function whereCommand(args: readonly string[], io: CliIo): Promise<number>
     options: {
       os: { type: "string" },
       version: { type: "string" },
+      family: { type: "string" },
+      arch: { type: "string" },
+      type: { type: "string" },
+      fresh: { type: "boolean" },
       json: { type: "boolean" },
     },
     strict: true,
     allowPositionals: false,
   });
-  if (!values.os) throw new UsageError("where needs --os <family>");
+  if (!values.os === !values.family) throw new UsageError("where needs --os <family> or --family <image family>");
+  const query = {
+    ...(values.os ? { osFamily: values.os } : {}),
+    ...(values.family ? { family: values.family } : {}),
+    ...(values.version ? { osVersion: values.version } : {}),
+    ...(values.arch ? { architecture: values.arch } : {}),
+    ...(values.type ? { imageType: values.type } : {}),
+    ...(values.fresh ? { includeStale: false } : {}),
+  };
   const opened = await openStore(loadRuntimeSettings(io.env));
   try {
     const pointers: LatestPointer[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await whereLatest(
-        opened.store,
-        { osFamily: values.os, ...(values.version ? { osVersion: values.version } : {}) },
-        { limit: 1000, ...(pageToken ? { pageToken } : {}) },
-      );
+      const page = await whereLatest(opened.store, query, { limit: 1000, ...(pageToken ? { pageToken } : {}) });
       pointers.push(...page.items);
       pageToken = page.nextPageToken;
     } while (pageToken);
-    if (values.json) {
-      io.stdout(`${JSON.stringify(pointers)}\n`);
-    } else {
-      const { renderTable } = await import("./sync/summary.ts");
-      const rows = pointers.map((p) => [p.account, p.scope, p.osVersion ?? "any", p.imageId, p.name ?? "", p.movedAt]);
-      const what = [values.os, values.version].filter(Boolean).join(" ");
-      io.stdout(
-        `${renderTable(["account", "scope", "version", "imageId", "name", "since"], rows)}\n` +
-          `${pointers.length} latest ${what} images in ${new Set(pointers.map((p) => `${p.account}#${p.scope}`)).size} scopes\n`,
-      );
-    }
+    if (values.json) io.stdout(`${JSON.stringify(pointers)}\n`);
+    else await printWhere(pointers, [values.os ?? values.family, values.version, values.arch, values.type], io);
     return 0;
   } finally {
     await opened.close();
   }
+}
+
+async function printWhere(pointers: LatestPointer[], asked: Array<string | undefined>, io: CliIo): Promise<void> {
+  const { renderTable } = await import("./sync/summary.ts");
+  const rows = pointers.map((p) => [
+    p.account,
+    p.scope,
+    p.line === "family" ? `family ${p.family}` : (p.osVersion ?? "any"),
+    p.architecture ?? "",
+    p.imageType ?? "",
+    p.imageId,
+    p.name ?? "",
+    p.stale ? `STALE since ${p.staleSince}` : p.movedAt,
+  ]);
+  const stale = pointers.filter((p) => p.stale).length;
+  io.stdout(
+    `${renderTable(["account", "scope", "version", "arch", "type", "imageId", "name", "since"], rows)}\n` +
+      `${pointers.length} latest ${asked.filter(Boolean).join(" ")} images in ` +
+      `${new Set(pointers.map((p) => `${p.account}#${p.scope}`)).size} scopes` +
+      `${stale ? ` (${stale} stale: no usable image left, naming their last one)` : ""}\n`,
+  );
 }
 
 async function demoCommand(args: readonly string[], io: CliIo): Promise<number> {

@@ -2,7 +2,14 @@
 export { type AccountConfig, parseConfig, type SyncConfig } from "./config.ts";
 export { ConfigError, ImageSyncError } from "./errors.ts";
 export { changeEventFromRecord, eventId } from "./events/change-event.ts";
-export type { ChangeDetail, ChangeEvent, DeliveredEvent, DigestDetail } from "./events/types.ts";
+export type {
+  ChangeDetail,
+  ChangeEvent,
+  DeliveredEvent,
+  DigestDetail,
+  PointerDetail,
+  StaleDetail,
+} from "./events/types.ts";
 export type * from "./model.ts";
 export { createStore, type Store } from "./store/store.ts";
 export { runSync, type ScopeReport, type SyncOptions, type SyncReport } from "./sync/engine.ts";

@@ -32,8 +32,15 @@ export interface FetchedImage {
   osFamily: string | null;
   /** Dotted version when one can be read: "22.04", "7.4", "2019". */
   osVersion: string | null;
+  /** x86_64, arm64, i386, or the provider's own value; null when neither a field nor the provider's text states it
+   *  (unknown: such an image never answers an architecture-specific question). */
   architecture: string | null;
   imageType: ImageType | string | null;
+  /**
+   * The provider's image family (Tencent API 3.0 `ImageFamily`), as spelled; null when it states none or the
+   * dialect has no families. Left out of the content hash while null, so images of no family keep their hash.
+   */
+  family: string | null;
   /** The provider's status value, unchanged (numeric legacy statuses as their string). */
   status: string | null;
   /** True when the provider says the image can be used to launch machines. */
@@ -94,42 +101,67 @@ export interface StoredImage extends Omit<FetchedImage, "unusable"> {
   replacement?: Replacement | null;
 }
 
-/** Why a replacement was chosen: the same OS version, or (none usable left) the family's next higher version. */
-export type ReplacementReason = "same-version" | "next-version";
+/**
+ * Why a replacement was chosen: the same image family (custom images with one), the same OS version, or (none
+ * usable left) the OS family's next higher version. Always of the same architecture and image type.
+ */
+export type ReplacementReason = "same-family" | "same-version" | "next-version";
 
 /** The suggested successor of a deprecated image, in the same account and scope. */
 export interface Replacement {
   imageId: string;
   name: string | null;
   osVersion: string | null;
+  architecture: string;
   why: ReplacementReason;
 }
 
 /**
- * The newest usable image of one OS family and version in one account and scope, like an AWS "latest AMI"
- * parameter. Moved (a new `movedAt` and `runId`) only when the answer changes; see lib/sync/pointers.ts.
+ * What a pointer follows. "os": the newest usable image of one OS family, version, architecture and image type
+ * (public never mixed with custom, shared or marketplace), like an AWS public "latest AMI" parameter. "family":
+ * the newest usable custom image of one provider image family and architecture, as Tencent's
+ * DescribeImageFromFamily answers. Pointers written before lines existed have none (`legacy`, see pointers.ts).
+ */
+export type PointerLine = "os" | "family";
+
+/** The architecture segment of a pointer whose images state none. */
+export const UNKNOWN_ARCH = "unknown";
+
+/**
+ * The newest usable image of one line in one account and scope. Moved (a new `movedAt` and `runId`) only when
+ * the answer changes; see lib/sync/pointers.ts.
  */
 export interface LatestPointer {
   account: string;
   api: ApiId;
   provider: ProviderName;
   scope: string;
-  osFamily: string;
+  /** Absent on a pointer written before per-architecture pointers (one per OS family and version only). */
+  line?: PointerLine;
+  /** The OS family of an "os" pointer; of a "family" pointer, its current image's (or null). */
+  osFamily: string | null;
   /** The current image's version; null for images that state none (the pointer's version segment is "any"). */
   osVersion: string | null;
+  /** x86_64, arm64, ... or "unknown" when its images state none (never matched by an architecture question). */
+  architecture?: string;
+  /** public, custom, shared, marketplace, or the provider's own value ("unknown" when it states none). */
+  imageType?: string;
+  /** The provider image family of a "family" pointer; null on "os" pointers. */
+  family?: string | null;
   imageId: string;
   name: string | null;
   createdAt: string | null;
   /** When the pointer last moved to another image (or was created), and by which run. */
   movedAt: string;
   runId: string;
-  /** Set by the scope's first complete sweep: published as a parameter, never alerted on. */
+  /** Set by the scope's first complete sweep (or the upgrade to per-architecture pointers): published, not alerted. */
   baseline: boolean;
   /** The image it pointed to before its last move; null for a new pointer. */
   previous: { imageId: string; name: string | null } | null;
   /**
-   * True when the family and version have no usable image left: the pointer keeps naming its last image (so
-   * templates resolving it keep deploying) until a usable one appears, and `where` leaves it out.
+   * True when its line has no usable image left: the pointer keeps naming its last image (so templates resolving
+   * it keep deploying) until a usable one appears; `where`, the SSM parameter `<name>/stale` and one
+   * "Latest Image Stale" event say so. Legacy pointers are stale for good once the upgrade has run.
    */
   stale: boolean;
   staleSince: string | null;

@@ -24,8 +24,9 @@ import {
   loadParameterSettings,
   parameterName,
   ssmParameterPublisher,
+  staleParameterName,
 } from "../lib/events/ssm-publish.ts";
-import type { ChangeDetail, DeliveredEvent, PointerDetail } from "../lib/events/types.ts";
+import type { ChangeDetail, DeliveredEvent, PointerDetail, StaleDetail } from "../lib/events/types.ts";
 import type { FetchedImage, LatestPointer, StoredImage } from "../lib/model.ts";
 import { imageItem, pointerItem, pointerSk } from "../lib/store/items.ts";
 import type { Store } from "../lib/store/store.ts";
@@ -51,6 +52,7 @@ function fetched(id: string, family: string | null, version: string | null, crea
     osVersion: version,
     architecture: "x86_64",
     imageType: "public",
+    family: null,
     status: "NORMAL",
     available: true,
     unusable: null,
@@ -87,7 +89,7 @@ function plan(
 /** The stored pointers after applying `writes`. */
 function apply(stored: Map<string, LatestPointer>, writes: PointerWrite[]): Map<string, LatestPointer> {
   const next = new Map(stored);
-  for (const w of writes) next.set(pointerSk(w.after.osFamily, w.after.osVersion), w.after);
+  for (const w of writes) next.set(pointerSk(w.after), w.after);
   return next;
 }
 
@@ -102,13 +104,13 @@ describe("planPointers", () => {
   it("baseline: one pointer per family and version with a usable image, newest first, 'any' for no version", () => {
     const imgs = images(new Map(), [u2204a, u2204b, u2404, nover, nofam, broken], "r1");
     const writes = plan(imgs, new Map(), "r1", true);
-    const by = Object.fromEntries(writes.map((w) => [pointerSk(w.after.osFamily, w.after.osVersion), w]));
+    const by = Object.fromEntries(writes.map((w) => [pointerSk(w.after), w]));
     expect(Object.keys(by).sort()).toEqual([
-      "ubuntu#0000000022.0000000004",
-      "ubuntu#0000000024.0000000004",
-      "ubuntu#any",
+      "OS#public#ubuntu#0000000022.0000000004#x86_64",
+      "OS#public#ubuntu#0000000024.0000000004#x86_64",
+      "OS#public#ubuntu#any#x86_64",
     ]);
-    expect(by["ubuntu#0000000022.0000000004"]).toMatchObject({
+    expect(by["OS#public#ubuntu#0000000022.0000000004#x86_64"]).toMatchObject({
       before: null,
       moved: true,
       after: {
@@ -121,13 +123,13 @@ describe("planPointers", () => {
         runId: "r1",
       },
     });
-    expect(by["ubuntu#any"]?.after).toMatchObject({ imageId: "nover", osVersion: null });
-    expect(pointerItem(by["ubuntu#any"]?.after as LatestPointer)).toMatchObject({
+    expect(by["OS#public#ubuntu#any#x86_64"]?.after).toMatchObject({ imageId: "nover", osVersion: null });
+    expect(pointerItem(by["OS#public#ubuntu#any#x86_64"]?.after as LatestPointer)).toMatchObject({
       PK: "PTR#tc#ap-guangzhou",
-      SK: "ubuntu#any",
+      SK: "OS#public#ubuntu#any#x86_64",
       itemType: "pointer",
       GSI2PK: "LATEST#ubuntu",
-      GSI2SK: "any#tc#ap-guangzhou",
+      GSI2SK: "any#tc#ap-guangzhou#public#x86_64",
     });
   });
 
@@ -163,7 +165,7 @@ describe("planPointers", () => {
     const writes = plan(gone, stored, "r2");
     expect(writes).toEqual([
       {
-        before: stored.get("ubuntu#0000000022.0000000004"),
+        before: stored.get("OS#public#ubuntu#0000000022.0000000004#x86_64"),
         moved: false,
         after: expect.objectContaining({
           imageId: "u2204b",
@@ -235,7 +237,7 @@ describe("pointer stream records", () => {
     const stale = plan(images(imgs, [], "r3"), stored, "r3");
     expect(stale.map((w) => w.moved)).toEqual([false]);
     expect(movedPointerFromRecord(streamRecordsForPointers(stale)[0] as StreamRecord)).toBeNull();
-    const item = marshall(pointerItem(stored.get("ubuntu#0000000022.0000000004") as LatestPointer));
+    const item = marshall(pointerItem(stored.get("OS#public#ubuntu#0000000022.0000000004#x86_64") as LatestPointer));
     expect(movedPointerFromRecord({ eventName: "REMOVE", dynamodb: { OldImage: item } })).toBeNull();
     const image = marshall(imageItem(imgs.get("u2204a") as StoredImage), { removeUndefinedValues: true });
     expect(movedPointerFromRecord({ eventName: "INSERT", dynamodb: { NewImage: image } })).toBeNull();
@@ -279,7 +281,9 @@ function fedora(id: string, version: string, status = "AVAILABLE"): Rec {
   };
 }
 
-const FEDORA_39 = "/image-sync-test/latest/zenlayer-vm/FRA-A/fedora/39";
+const FEDORA_39 = "/image-sync-test/latest/zenlayer-vm/FRA-A/public/fedora/39/x86_64/image-id";
+const FEDORA_39_STALE = "/image-sync-test/latest/zenlayer-vm/FRA-A/public/fedora/39/x86_64/stale";
+const FEDORA_39_SK = "OS#public#fedora#0000000039#x86_64";
 
 /** One sync of zenlayer-vm FRA-A, then the stream consumer's code on what it wrote, publishing to SSM. */
 async function syncOnce(store: Store) {
@@ -309,6 +313,7 @@ async function syncOnce(store: Store) {
     puts: ssm.puts.slice(putsBefore),
     moved: delivered.filter((e) => e["detail-type"] === "Latest Image Changed").map((e) => e.detail as PointerDetail),
     deprecated: delivered.filter((e) => e["detail-type"] === "Image Deprecated").map((e) => e.detail as ChangeDetail),
+    stale: delivered.filter((e) => e["detail-type"] === "Latest Image Stale").map((e) => e.detail as StaleDetail),
   };
 }
 
@@ -329,7 +334,8 @@ describe("pointers over real syncs, with their SSM parameters", () => {
     expect(pointers.size).toBeGreaterThan(3);
     expect([...pointers.values()].every((p) => p.baseline && p.previous === null && !p.stale)).toBe(true);
     expect(first.moved).toEqual([]);
-    expect(first.puts).toHaveLength(pointers.size);
+    // Two parameters per pointer: its image id, and whether it is stale.
+    expect(first.puts).toHaveLength(pointers.size * 2);
     expect(first.result.batchItemFailures).toEqual([]);
     for (const p of pointers.values()) {
       expect(ssm.parameters.get(parameterName(STACK_NAME, p))).toEqual({
@@ -337,6 +343,7 @@ describe("pointers over real syncs, with their SSM parameters", () => {
         version: 1,
         type: "String",
       });
+      expect(ssm.parameters.get(staleParameterName(STACK_NAME, p))?.value).toBe("false");
     }
     expect(ssm.parameters.get(FEDORA_39)?.value).toBe("fedora39-20250301");
     expect(first.puts.every((p) => p.Type === "String" && p.Overwrite === true)).toBe(true);
@@ -361,9 +368,12 @@ describe("pointers over real syncs, with their SSM parameters", () => {
       previous: { imageId: "fedora39-20250301", name: "Fedora 39 x86 64-bit" },
       current: { imageId: "fedora39-20250901", name: "Fedora 39 x86 64-bit", createdAt: null },
       message:
-        "Latest fedora 39 in zenlayer-vm FRA-A: Fedora 39 x86 64-bit (fedora39-20250901), was Fedora 39 x86 64-bit (fedora39-20250301)",
+        "Latest public fedora 39 x86_64 in zenlayer-vm FRA-A: Fedora 39 x86 64-bit (fedora39-20250901), was Fedora 39 x86 64-bit (fedora39-20250301)",
     });
-    expect(moved.puts.map((p) => [p.Name, p.Value])).toEqual([[FEDORA_39, "fedora39-20250901"]]);
+    expect(moved.puts.map((p) => [p.Name, p.Value])).toEqual([
+      [FEDORA_39, "fedora39-20250901"],
+      [FEDORA_39_STALE, "false"],
+    ]);
     expect(ssm.parameters.get(FEDORA_39)).toMatchObject({ value: "fedora39-20250901", version: 2 });
 
     // Again nothing: the move is not repeated.
@@ -382,7 +392,13 @@ describe("pointers over real syncs, with their SSM parameters", () => {
     expect(back.deprecated.map((d) => [d.imageId, d.replacement])).toEqual([
       [
         "fedora39-20250901",
-        { imageId: "fedora39-20250301", name: "Fedora 39 x86 64-bit", osVersion: "39", why: "same-version" },
+        {
+          imageId: "fedora39-20250301",
+          name: "Fedora 39 x86 64-bit",
+          osVersion: "39",
+          architecture: "x86_64",
+          why: "same-version",
+        },
       ],
     ]);
     expect((await store.getImage("zenlayer-vm", "FRA-A", "fedora39-20250901"))?.replacement).toMatchObject({
@@ -394,28 +410,60 @@ describe("pointers over real syncs, with their SSM parameters", () => {
     expect(ssm.parameters.get(FEDORA_39)).toMatchObject({ value: "fedora39-20250301", version: 3 });
 
     // Every Fedora 39 build becomes unusable: deprecations point to Fedora 40; the pointer is marked stale (one
-    // write), keeps its image so the parameter still resolves, and neither alerts nor publishes.
+    // write) and keeps its image so the parameter still resolves; its `stale` parameter turns "true" and one
+    // "Latest Image Stale" event goes out, once.
     for (const r of list) if (String(r.imageId).startsWith("fedora39")) r.imageStatus = "UNAVAILABLE";
     const stale = await syncOnce(store);
     expect(stale.deprecated.map((d) => d.replacement)).toEqual([
-      { imageId: "fedora40-20250601", name: "Fedora 40 x86 64-bit", osVersion: "40", why: "next-version" },
-      { imageId: "fedora40-20250601", name: "Fedora 40 x86 64-bit", osVersion: "40", why: "next-version" },
+      {
+        imageId: "fedora40-20250601",
+        name: "Fedora 40 x86 64-bit",
+        osVersion: "40",
+        architecture: "x86_64",
+        why: "next-version",
+      },
+      {
+        imageId: "fedora40-20250601",
+        name: "Fedora 40 x86 64-bit",
+        osVersion: "40",
+        architecture: "x86_64",
+        why: "next-version",
+      },
     ]);
     expect(stale.scope).toMatchObject({ pointersMoved: 0, pointerWrites: 1 });
-    expect([stale.moved, stale.puts]).toEqual([[], []]);
-    const p39 = (await store.loadPointers({ account: "zenlayer-vm", scope: "FRA-A" })).get("fedora#0000000039");
+    expect(stale.moved).toEqual([]);
+    expect(stale.puts.map((p) => [p.Name, p.Value])).toEqual([
+      [FEDORA_39, "fedora39-20250301"],
+      [FEDORA_39_STALE, "true"],
+    ]);
+    expect(stale.stale).toHaveLength(1);
+    expect(stale.stale[0]).toMatchObject({
+      line: "os",
+      osFamily: "fedora",
+      osVersion: "39",
+      architecture: "x86_64",
+      imageType: "public",
+      current: { imageId: "fedora39-20250301" },
+      legacy: false,
+    });
+    expect(stale.stale[0]?.message).toMatch(/^Latest public fedora 39 x86_64 in zenlayer-vm FRA-A is stale/);
+    const p39 = (await store.loadPointers({ account: "zenlayer-vm", scope: "FRA-A" })).get(FEDORA_39_SK);
     expect(p39).toMatchObject({ imageId: "fedora39-20250301", stale: true });
-    expect(ssm.parameters.get(FEDORA_39)).toMatchObject({ value: "fedora39-20250301", version: 3 });
-    expect((await syncOnce(store)).scope.pointerWrites).toBe(0);
+    expect(ssm.parameters.get(FEDORA_39)).toMatchObject({ value: "fedora39-20250301", version: 4 });
+    expect(ssm.parameters.get(FEDORA_39_STALE)?.value).toBe("true");
+    const later = await syncOnce(store);
+    expect([later.scope.pointerWrites, later.stale, later.puts]).toEqual([0, [], []]);
 
     // The same build usable again: fresh, no move. Then the cleanup leaves the other tests' catalogue as it was.
     for (const r of list) if (r.imageId === "fedora39-20250301") r.imageStatus = "AVAILABLE";
     const fresh = await syncOnce(store);
     expect(fresh.scope).toMatchObject({ restored: 1, pointersMoved: 0, pointerWrites: 1 });
-    expect([fresh.moved, fresh.puts]).toEqual([[], []]);
-    expect((await store.loadPointers({ account: "zenlayer-vm", scope: "FRA-A" })).get("fedora#0000000039")?.stale).toBe(
-      false,
-    );
+    expect([fresh.moved, fresh.stale]).toEqual([[], []]);
+    expect(fresh.puts.map((p) => [p.Name, p.Value])).toEqual([
+      [FEDORA_39, "fedora39-20250301"],
+      [FEDORA_39_STALE, "false"],
+    ]);
+    expect((await store.loadPointers({ account: "zenlayer-vm", scope: "FRA-A" })).get(FEDORA_39_SK)?.stale).toBe(false);
     list.splice(0, list.length, ...list.filter((r) => !String(r.imageId).startsWith("fedora")));
   });
 
@@ -548,7 +596,8 @@ describe("pointers over real syncs, with their SSM parameters", () => {
       const third = await cli("third.jsonl");
       expect(third.code).toBe(0);
       expect(third.puts.map((p) => [p.Name, p.Value])).toEqual([
-        ["/image-sync-cli/latest/tencent-cvm/ap-singapore/ubuntu/22.04", "img-ubuntu2204new"],
+        ["/image-sync-cli/latest/tencent-cvm/ap-singapore/public/ubuntu/22.04/x86_64/image-id", "img-ubuntu2204new"],
+        ["/image-sync-cli/latest/tencent-cvm/ap-singapore/public/ubuntu/22.04/x86_64/stale", "false"],
       ]);
       const types = third.lines.map((l) => JSON.parse(l)["detail-type"]).sort();
       expect(types).toEqual(["Image Added", "Latest Image Changed"]);

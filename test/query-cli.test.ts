@@ -117,17 +117,20 @@ describe("image-sync changes", () => {
 
 describe("image-sync latest", () => {
   it("prints the newest usable image, the same the library answers; JSON alone with --json", async () => {
-    const r = await cli(["latest", "--os", "ubuntu", "--scope", "FRA-A", "--json"]);
+    const asked = ["latest", "--os", "ubuntu", "--scope", "FRA-A", "--arch", "x86_64", "--type", "public"];
+    const r = await cli([...asked, "--json"]);
     expect(r.code).toBe(0);
     const image = JSON.parse(r.stdout);
     expect(image).toMatchObject({ osFamily: "ubuntu", scope: "FRA-A", state: "active", available: true });
     const store = createStore({ tableName: table, endpoint: stack.dynamo.endpoint, localCredentials: true });
     try {
-      expect(image).toEqual(await latestImage(store, { osFamily: "ubuntu", scope: "FRA-A" }));
+      expect(image).toEqual(
+        await latestImage(store, { osFamily: "ubuntu", scope: "FRA-A", architecture: "x86_64", imageType: "public" }),
+      );
     } finally {
       store.close();
     }
-    const readable = await cli(["latest", "--os", "ubuntu", "--scope", "FRA-A"]);
+    const readable = await cli(asked);
     expect(readable.code).toBe(0);
     expect(readable.stdout).toMatch(new RegExp(`imageId\\s+${image.imageId}`));
 
@@ -139,12 +142,25 @@ describe("image-sync latest", () => {
       "20.04",
       "--arch",
       "amd64",
+      "--type",
+      "public",
       "--scope",
       "FRA-A",
       "--json",
     ]);
     expect(v2004.code).toBe(0);
     expect(JSON.parse(v2004.stdout)).toMatchObject({ osVersion: "20.04", architecture: "x86_64" });
+  });
+
+  it("refuses a question that matches more than one architecture or type: exit 3, a clear message, nothing on stdout", async () => {
+    const r = await cli(["latest", "--os", "ubuntu", "--scope", "FRA-A", "--json"]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^image-sync: ambiguous: ubuntu in scope FRA-A matches usable images of /);
+    expect(r.stderr).toMatch(/ask again with .*--(arch|type)/);
+    const arm = await cli(["latest", "--os", "ubuntu", "--scope", "FRA-A", "--arch", "arm64", "--type", "public"]);
+    expect(arm.code).toBe(0);
+    expect(arm.stdout).toMatch(/architecture\s+arm64/);
   });
 
   it("exits 1 when nothing matches (JSON null), 2 for bad usage", async () => {
@@ -162,7 +178,7 @@ describe("image-sync latest", () => {
     expect((await cli(["status", "--stale-after-hours", "soon"])).code).toBe(2);
     expect((await cli(["status", "--verbose"])).code).toBe(2);
     const help = await cli(["help"]);
-    expect(help.stdout).toMatch(/image-sync latest --os/);
+    expect(help.stdout).toMatch(/image-sync latest \(--os <family>/);
     expect(help.stdout).toMatch(/image-sync changes --since/);
     expect(help.stdout).toMatch(/image-sync status/);
   });

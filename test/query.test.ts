@@ -322,16 +322,23 @@ describe("image queries", () => {
     expect(at("22.04")).toBeGreaterThanOrEqual(0);
     expect(at("20.04")).toBeGreaterThan(at("22.04"));
 
-    const latest2204 = await latestImage(store, { osFamily: "ubuntu", osVersion: "22.04", scope: "FRA-A" });
+    const x86 = { architecture: "x86_64", imageType: "public" };
+    const latest2204 = await latestImage(store, { osFamily: "ubuntu", osVersion: "22.04", scope: "FRA-A", ...x86 });
     expect(latest2204?.osVersion).toBe("22.04");
-    const latest20 = await latestImage(store, { osFamily: "ubuntu", osVersion: "20", scope: "FRA-A" });
+    const latest20 = await latestImage(store, { osFamily: "ubuntu", osVersion: "20", scope: "FRA-A", ...x86 });
     expect(latest20?.osVersion).toBe("20.04");
-    const usable = records("FRA-A").filter((r) => r.category === "Ubuntu" && r.imageStatus === "AVAILABLE");
+    const usable = records("FRA-A").filter(
+      (r) =>
+        r.category === "Ubuntu" &&
+        r.imageStatus === "AVAILABLE" &&
+        r.imageType === "PUBLIC_IMAGE" &&
+        / x86 64-bit$/.test(String(r.imageName)),
+    );
     const top = usable
       .map((r) => String(r.imageVersion))
       .sort(numericVersionCompare)
       .at(-1);
-    expect((await latestImage(store, { osFamily: "ubuntu", scope: "FRA-A" }))?.osVersion).toBe(top);
+    expect((await latestImage(store, { osFamily: "ubuntu", scope: "FRA-A", ...x86 }))?.osVersion).toBe(top);
 
     // A string sort would put 9 first; HKG-A holds Fedora 9 to 13, below 2.5 MB of Fedora 30-41.
     const hkg = await findImages(store, { osFamily: "fedora", scope: "HKG-A" });
@@ -348,9 +355,14 @@ describe("image queries", () => {
 
   it("latestImage is the newest usable image: it reads past 1 MB pages, skips unavailable and deprecated images", async () => {
     await reach(0);
-    const first = await reads(() => latestImage(store, { osFamily: "fedora", scope: "HKG-A" }));
+    const first = await reads(() => latestImage(store, { osFamily: "fedora", scope: "HKG-A", architecture: "x86_64" }));
     expect(first.result?.imageId).toBe("img-fedora-13");
     expect(first.reads).toBeGreaterThanOrEqual(3);
+    // x86_64 13 and arm64 12 are both usable: a question without an architecture is refused, never guessed.
+    await expect(latestImage(store, { osFamily: "fedora", scope: "HKG-A" })).rejects.toMatchObject({
+      code: "AMBIGUOUS_QUERY",
+      message: expect.stringMatching(/architectures x86_64 and arm64.*ask again with architecture/),
+    });
     expect((await latestImage(store, { osFamily: "fedora", scope: "HKG-A", architecture: "arm64" }))?.imageId).toBe(
       "img-fedora-12",
     );
@@ -365,7 +377,9 @@ describe("image queries", () => {
       state: "deprecated",
       deprecationReason: "status",
     });
-    expect((await latestImage(store, { osFamily: "fedora", scope: "HKG-A" }))?.imageId).toBe("img-fedora-12");
+    expect((await latestImage(store, { osFamily: "fedora", scope: "HKG-A", architecture: "arm" }))?.imageId).toBe(
+      "img-fedora-12",
+    );
     // 10 above 9 among x86 images.
     expect((await latestImage(store, { osFamily: "fedora", scope: "HKG-A", architecture: "amd64" }))?.imageId).toBe(
       "img-fedora-10",
@@ -377,6 +391,7 @@ describe("image queries", () => {
       state: "deprecated",
       deprecationReason: "missing",
     });
+    // Only x86_64 images are usable now: the question without an architecture has one answer again.
     expect((await latestImage(store, { osFamily: "fedora", scope: "HKG-A" }))?.imageId).toBe("img-fedora-10");
     const deprecated = await findImages(store, { osFamily: "fedora", state: "deprecated" });
     expect(deprecated.items.map((i) => i.imageId)).toEqual(["img-fedora-13", "img-fedora-12"]);
@@ -415,8 +430,10 @@ describe("image queries", () => {
     });
     try {
       const reader = createQueryReader({ tableName: store.tableName, client });
-      const theirs = await latestImage(reader, { osFamily: "ubuntu", scope: "FRA-A" });
-      expect(theirs).toEqual(await latestImage(store, { osFamily: "ubuntu", scope: "FRA-A" }));
+      const q = { osFamily: "ubuntu", scope: "FRA-A", architecture: "arm64", imageType: "public" };
+      const theirs = await latestImage(reader, q);
+      expect(theirs).toEqual(await latestImage(store, q));
+      expect(theirs?.architecture).toBe("arm64");
       expect(theirs?.osFamily).toBe("ubuntu");
     } finally {
       client.destroy();
@@ -602,6 +619,15 @@ describe("query Lambda", () => {
     expect(await handleQuery({ action: "latest", osFamily: "fedora", scope: "SIN-A" }, deps())).toEqual({
       image: null,
     });
+    // FRA-A holds usable Ubuntu images of two architectures and of two types: an error code, never a guess.
+    const ambiguous = await handleQuery({ action: "latest", osFamily: "ubuntu", scope: "FRA-A" }, deps());
+    expect(ambiguous).toMatchObject({ error: { code: "AMBIGUOUS_QUERY" } });
+    expect(
+      await handleQuery(
+        { action: "latest", osFamily: "ubuntu", scope: "FRA-A", architecture: "aarch64", imageType: "public" },
+        deps(),
+      ),
+    ).toMatchObject({ image: { architecture: "arm64", imageType: "public", osFamily: "ubuntu" } });
 
     const changes = await handleQuery({ action: "changes", since: new Date(T[0]).toISOString() }, deps());
     expect("changes" in changes && changes.changes.length).toBe(9);

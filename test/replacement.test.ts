@@ -20,6 +20,7 @@ function fetched(id: string, version: string | null, over: Partial<FetchedImage>
     osVersion: version,
     architecture: "x86_64",
     imageType: "public",
+    family: null,
     status: "NORMAL",
     available: true,
     unusable: null,
@@ -58,6 +59,7 @@ describe("chooseReplacement", () => {
       imageId: "u2204-b",
       name: "Ubuntu 22.04 u2204-b",
       osVersion: "22.04",
+      architecture: "x86_64",
       why: "same-version",
     });
   });
@@ -86,6 +88,7 @@ describe("chooseReplacement", () => {
       imageId: "v10-b",
       name: "Ubuntu 10 v10-b",
       osVersion: "10",
+      architecture: "x86_64",
       why: "next-version",
     });
     const u = stored([
@@ -101,6 +104,7 @@ describe("chooseReplacement", () => {
     const s = stored([old, fetched("u224", "22.4")]);
     expect(chooseReplacement(img(s, "u2204-old"), s.values())).toMatchObject({
       imageId: "u224",
+      architecture: "x86_64",
       why: "same-version",
     });
   });
@@ -160,6 +164,7 @@ describe("withReplacements (what the engine writes)", () => {
       imageId: "u2204-new",
       name: "Ubuntu 22.04 u2204-new",
       osVersion: "22.04",
+      architecture: "x86_64",
       why: "same-version",
     });
     const added = changes.find((c) => c.kind === "added");

@@ -15,6 +15,7 @@ const img = (id: string): FetchedImage => ({
   osVersion: null,
   architecture: null,
   imageType: null,
+  family: null,
   status: null,
   available: true,
   unusable: null,

@@ -1,5 +1,5 @@
 // `where`: the latest usable image of an OS family in every scope of every account, across Zenlayer and Tencent,
-// after real syncs of the emulator into dynalite: one GSI2 Query on the pointers, paged, stale pointers left out.
+// after real syncs of the emulator into dynalite: one GSI2 Query on the pointers, paged, stale pointers marked.
 // Tests run in file order: the stale test adds a Fedora 39 build that the CLI tests after it expect.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../lib/cli.ts";
@@ -136,7 +136,7 @@ describe("whereLatest", () => {
     const direct = await whereLatest(store, { osFamily: "fedora" });
     expect("pointers" in viaLambda && viaLambda.pointers).toEqual(direct.items);
     expect(await handleQuery({ action: "where" }, { reader: store, staleAfterHours: 6 })).toEqual({
-      error: { code: "INVALID_QUERY", message: "osFamily is required" },
+      error: { code: "INVALID_QUERY", message: "exactly one of osFamily and family is required" },
     });
   });
 
@@ -179,16 +179,19 @@ describe("whereLatest", () => {
       const extended = items.some(
         (o) => o !== p && o.account === p.account && o.scope === p.scope && versionKey(o.osVersion).startsWith(`${v}.`),
       );
-      if (extended || p.osVersion === null) continue;
+      // An unknown architecture answers no question that names one.
+      if (extended || p.osVersion === null || p.architecture === "unknown") continue;
       const image = await latestImage(store, {
         osFamily: "ubuntu",
         osVersion: p.osVersion,
         scope: p.scope,
         account: p.account,
+        architecture: p.architecture as string,
+        imageType: p.imageType as string,
       });
       expect(image?.imageId, `${p.account} ${p.scope} ${p.osVersion}`).toBe(p.imageId);
     }
-    // And there is a pointer for every scope and version that has a usable Ubuntu image.
+    // And there is a pointer for every scope, version, architecture and image type that has a usable Ubuntu image.
     const expected = new Set<string>();
     for (const [account, scopes] of [
       ["zenlayer-vm", ["FRA-A", "HKG-A"]],
@@ -196,27 +199,44 @@ describe("whereLatest", () => {
     ] as const) {
       for (const scope of scopes) {
         for (const i of await store.listImages({ account, scope })) {
-          if (i.osFamily === "ubuntu" && i.available)
-            expected.add(`${account}|${scope}|${versionKey(i.osVersion) || "any"}`);
+          if (i.osFamily === "ubuntu" && i.available && i.state === "active")
+            expected.add(
+              `${account}|${scope}|${versionKey(i.osVersion) || "any"}|${i.architecture ?? "unknown"}|${i.imageType}`,
+            );
         }
       }
     }
-    expect(new Set(items.map((p) => `${p.account}|${p.scope}|${versionKey(p.osVersion) || "any"}`))).toEqual(expected);
+    const fresh = items.filter((p) => !p.stale);
+    expect(
+      new Set(
+        fresh.map(
+          (p) => `${p.account}|${p.scope}|${versionKey(p.osVersion) || "any"}|${p.architecture}|${p.imageType}`,
+        ),
+      ),
+    ).toEqual(expected);
+    // One row per scope, version, architecture and type: no two pointers share them.
+    const rows = items.map((p) => `${p.account}|${p.scope}|${p.osVersion}|${p.architecture}|${p.imageType}`);
+    expect(new Set(rows).size).toBe(rows.length);
   });
 
-  it("leaves out a version with no usable image left (its pointer stale), and lists it again once it has one", async () => {
+  it("marks a version with no usable image left (its pointer stale), or leaves it out when asked; fresh once it has one", async () => {
     const fra = listing("zenlayer-vm", "FRA-A");
     const f39 = fra.find((r) => r.imageId === "fedora39-20250101") as Rec;
     f39.imageStatus = "UNAVAILABLE";
     await sync();
-    expect((await whereLatest(store, { osFamily: "fedora", osVersion: "39" })).items.map(row)).toEqual([
-      ["39", "tencent-cvm", "ap-guangzhou", "img-fed39new"],
+    const marked = await whereLatest(store, { osFamily: "fedora", osVersion: "39" });
+    expect(marked.items.map((p) => [p.scope, p.imageId, p.stale, typeof p.staleSince])).toEqual([
+      ["ap-guangzhou", "img-fed39new", false, "object"],
+      ["FRA-A", "fedora39-20250101", true, "string"],
     ]);
-    const withStale = await whereLatest(store, { osFamily: "fedora", osVersion: "39", includeStale: true });
-    expect(withStale.items.map((p) => [p.scope, p.imageId, p.stale])).toEqual([
-      ["ap-guangzhou", "img-fed39new", false],
-      ["FRA-A", "fedora39-20250101", true],
-    ]);
+    expect(
+      (await whereLatest(store, { osFamily: "fedora", osVersion: "39", includeStale: false })).items.map(row),
+    ).toEqual([["39", "tencent-cvm", "ap-guangzhou", "img-fed39new"]]);
+    const lambda = await handleQuery(
+      { action: "where", osFamily: "fedora", osVersion: "39" },
+      { reader: store, staleAfterHours: 6 },
+    );
+    expect("pointers" in lambda && lambda.pointers.map((p) => p.stale)).toEqual([false, true]);
     fra.push(zl("fedora39-20250909", "39"));
     await sync();
     expect((await whereLatest(store, { osFamily: "fedora", osVersion: "39" })).items.map(row)).toEqual([
@@ -252,20 +272,30 @@ describe("image-sync where", () => {
     const r = await cli(["where", "--os", "fedora"]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
-    expect(lines[0]?.split(/\s{2,}/)).toEqual(["account", "scope", "version", "imageId", "name", "since"]);
-    expect(lines.slice(1, -1).map((l) => l.split(/\s{2,}/).slice(0, 5))).toEqual([
-      ["tencent-cvm", "ap-guangzhou", "39", "img-fed39new", "Fedora 39 64bit"],
-      ["zenlayer-vm", "FRA-A", "39", "fedora39-20250909", "Fedora 39 x86 64-bit"],
-      ["tencent-cvm", "ap-shanghai", "40", "img-fed40", "Fedora 40 64bit"],
-      ["zenlayer-vm", "FRA-A", "40", "fedora40-20250301", "Fedora 40 x86 64-bit"],
-      ["zenlayer-vm", "HKG-A", "40", "fedora40-20250601", "Fedora 40 x86 64-bit"],
+    expect(lines[0]?.split(/\s{2,}/)).toEqual([
+      "account",
+      "scope",
+      "version",
+      "arch",
+      "type",
+      "imageId",
+      "name",
+      "since",
+    ]);
+    expect(lines.slice(1, -1).map((l) => l.split(/\s{2,}/).slice(0, 7))).toEqual([
+      ["tencent-cvm", "ap-guangzhou", "39", "x86_64", "public", "img-fed39new", "Fedora 39 64bit"],
+      ["zenlayer-vm", "FRA-A", "39", "x86_64", "public", "fedora39-20250909", "Fedora 39 x86 64-bit"],
+      ["tencent-cvm", "ap-shanghai", "40", "x86_64", "public", "img-fed40", "Fedora 40 64bit"],
+      ["zenlayer-vm", "FRA-A", "40", "x86_64", "public", "fedora40-20250301", "Fedora 40 x86 64-bit"],
+      ["zenlayer-vm", "HKG-A", "40", "x86_64", "public", "fedora40-20250601", "Fedora 40 x86 64-bit"],
     ]);
     expect(lines.at(-1)).toBe("5 latest fedora images in 4 scopes");
   });
 
   it("needs --os (exit 2) and lists nothing, successfully, for a family nobody has", async () => {
     expect((await cli(["where"])).code).toBe(2);
-    expect((await cli(["where", "--os", "fedora", "--arch", "x"])).code).toBe(2);
+    expect((await cli(["where", "--os", "fedora", "--family", "x"])).code).toBe(2);
+    expect((await cli(["where", "--os", "fedora", "--bogus"])).code).toBe(2);
     const none = await cli(["where", "--os", "plan9", "--json"]);
     expect(none).toMatchObject({ code: 0, stdout: "[]\n" });
   });

@@ -116,6 +116,7 @@ const CVM_V2_OS = [
 
 const PROJECTS = ["web", "api", "db", "batch", "ci", "gpu", "cache", "gateway"] as const;
 const STAGES = ["prod", "staging", "dev", "test"] as const;
+const GOLDEN_PROJECTS: ReadonlySet<string> = new Set(["web", "api"]);
 
 function weighted<T extends { weight: number }>(rng: Rng, items: readonly T[]): T {
   const total = items.reduce((s, i) => s + i.weight, 0);
@@ -159,7 +160,8 @@ function api3Record(rng: Rng, id: string, usable: boolean): Rec {
   const state =
     usable || s < 0.9 ? "NORMAL" : s < 0.93 ? "USING" : s < 0.955 ? "CREATING" : s < 0.98 ? "SYNCING" : "CREATEFAILED";
   const own = type !== "PUBLIC_IMAGE";
-  const name = own ? `${rng.pick(PROJECTS)}-${rng.pick(STAGES)}-${rng.id(4)}` : arm ? `${os.OsName} ARM` : os.OsName;
+  const [project, stage] = own ? [rng.pick(PROJECTS), rng.pick(STAGES)] : ["", ""];
+  const name = own ? `${project}-${stage}-${rng.id(4)}` : arm ? `${os.OsName} ARM` : os.OsName;
   return {
     ImageId: id,
     OsName: os.OsName,
@@ -178,7 +180,9 @@ function api3Record(rng: Rng, id: string, usable: boolean): Rec {
     SnapshotSet: [],
     Tags: [],
     LicenseType: "TencentCloud",
-    ImageFamily: "",
+    // Golden lines: some teams put their custom images in an image family (DescribeImageFromFamily's answer is
+    // the family's newest usable image); everyone else leaves it empty, as the API does.
+    ImageFamily: type === "PRIVATE_IMAGE" && GOLDEN_PROJECTS.has(project) ? `${project}-${stage}-golden` : "",
     ImageDeprecated: !usable && rng.next() < 0.02,
   };
 }

@@ -405,6 +405,17 @@ const OS_LINES: readonly OsLine[] = [
       endAgeDays: 400,
     },
   ),
+  // Arm builds: names state the architecture as the vm seed's x86 ones do ("aarch64", "arm64"); the zec names of
+  // x86 builds state none (the zec seed's), so those images are of unknown architecture.
+  line(
+    "ubuntu2204arm",
+    "Ubuntu",
+    "Ubuntu Server 22.04 LTS arm64",
+    "Server 22.04 LTS",
+    "Ubuntu Server 22.04 LTS aarch64",
+    "22.04",
+  ),
+  line("debian12arm", "Debian", "Debian 12 aarch64", "12", "Debian 12.5 arm64", "12.5"),
   line("centos79", "CentOS", "CentOS 7.9", "7.9", "CentOS 7.9.2009 x86 64-bit", "7.9", { endAgeDays: 10 }),
   line("centos76", "CentOS", "CentOS 7.6", "7.6", "CentOS 7.6.1810 x86 64-bit", "7.6", {
     nic: NIC_LEGACY,

@@ -7,7 +7,7 @@ import type { LatestPointer } from "../model.ts";
 import { scopeDigest } from "./alert.ts";
 import { anomalyEventFromRecord, changeEventFromRecord, type StreamRecord } from "./change-event.ts";
 import { type HistoryWriter, historyEntry } from "./history.ts";
-import { movedPointerFromRecord, pointerEvent } from "./pointer-event.ts";
+import { pointerEvent, pointerNewsFromRecord, staleEvent } from "./pointer-event.ts";
 import { entrySize, MAX_ENTRY_BYTES, type Publisher } from "./publish.ts";
 import type { ParameterPublisher } from "./ssm-publish.ts";
 import {
@@ -17,6 +17,7 @@ import {
   type DigestDetail,
   EVENT_SOURCE,
   type PointerDetail,
+  type StaleDetail,
 } from "./types.ts";
 
 export interface BatchResult {
@@ -26,6 +27,8 @@ export interface BatchResult {
   anomalies: AnomalyDetail[];
   /** "Latest Image Changed" events (pointer moves after the baseline). */
   pointerEvents: PointerDetail[];
+  /** "Latest Image Stale" events (pointers that have just turned stale). */
+  staleEvents: StaleDetail[];
   /** History entries stored (0 without a history writer). */
   recorded: number;
   /** Pointer parameters written (0 without a parameter publisher). */
@@ -38,7 +41,8 @@ export interface ProcessOptions {
   digestThreshold?: number;
   /** Records one history entry per change event; a record whose entry is not stored is reported failed. */
   history?: HistoryWriter;
-  /** Publishes each moved pointer (baseline moves included) as a parameter; a record not published is reported failed. */
+  /** Publishes each moved pointer (baseline moves included) and each staleness change as parameters; a record not
+   *  published is reported failed. */
   parameters?: ParameterPublisher;
 }
 
@@ -74,17 +78,19 @@ export async function processStreamRecords(
   const anomalies: Array<{ seq: string; detailType: string; detail: AnomalyDetail }> = [];
   const moves: Array<{ seq: string; pointer: LatestPointer }> = [];
   const pointerEvents: Array<{ seq: string; detailType: string; detail: PointerDetail }> = [];
+  const staleEvents: Array<{ seq: string; detailType: string; detail: StaleDetail }> = [];
   for (const record of records) {
     const seq = record.dynamodb?.SequenceNumber ?? "";
     const event = changeEventFromRecord(record);
     if (event) items.push({ seq, event });
     const anomaly = event ? null : anomalyEventFromRecord(record);
     if (anomaly) anomalies.push({ seq, ...anomaly });
-    const pointer = event || anomaly ? null : movedPointerFromRecord(record);
-    if (pointer) {
-      moves.push({ seq, pointer });
-      const moved = pointerEvent(pointer);
+    const news = event || anomaly ? null : pointerNewsFromRecord(record);
+    if (news) {
+      moves.push({ seq, pointer: news.pointer });
+      const moved = news.moved ? pointerEvent(news.pointer) : null;
       if (moved) pointerEvents.push({ seq, ...moved });
+      if (news.becameStale) staleEvents.push({ seq, ...staleEvent(news.pointer) });
     }
   }
   const entries: PutEventsRequestEntry[] = [];
@@ -105,7 +111,7 @@ export async function processStreamRecords(
       owners.push([item.seq]);
     }
   }
-  for (const a of [...anomalies, ...pointerEvents]) {
+  for (const a of [...anomalies, ...pointerEvents, ...staleEvents]) {
     entries.push(toEntry(a.detailType, a.detail, a.detail.detectedAt));
     owners.push([a.seq]);
   }
@@ -130,12 +136,13 @@ export async function processStreamRecords(
     digests,
     anomalies: anomalies.map((a) => a.detail),
     pointerEvents: pointerEvents.map((p) => p.detail),
+    staleEvents: staleEvents.map((p) => p.detail),
     recorded: stored.filter(Boolean).length,
     parameters: published.filter(Boolean).length,
   };
 }
 
-/** One parameter write per moved pointer, in stream order; a publisher that throws fails them all. */
+/** One parameter write per moved or stale-changed pointer, in stream order; a publisher that throws fails them all. */
 async function publishParameters(
   parameters: ParameterPublisher | undefined,
   moves: ReadonlyArray<{ pointer: LatestPointer }>,

@@ -1,11 +1,19 @@
-// Latest-image pointers as SSM String parameters, /<stack>/latest/<account>/<scope>/<osFamily>/<osVersion>, so
-// that CloudFormation ({{resolve:ssm:...}}) and Terraform (aws_ssm_parameter) read them at deploy time the way
-// they read AWS's own "latest AMI" parameters. Written by the stream consumer on pointer moves only.
+// Latest-image pointers as SSM String parameters, named the way AWS names its public "latest AMI" parameters
+// (the architecture in the name, the image id in a leaf):
+//   /<stack>/latest/<account>/<scope>/<imageType>/<osFamily>/<osVersion or any>/<arch>/image-id
+//   /<stack>/latest/<account>/<scope>/family/<image family>/<arch>/image-id
+// each with a sibling `stale` parameter ("false", or "true" while the line has no usable image left, when
+// `image-id` keeps naming its last image), so CloudFormation ({{resolve:ssm:...}}) and Terraform
+// (aws_ssm_parameter) read both at deploy time. Pointers written before architectures (legacy) keep their
+// parameter /<stack>/latest/<account>/<scope>/<osFamily>/<osVersion or any>, which holds the image id itself;
+// retired by the upgrade, it gets the sibling `<name>/stale` "true". Written by the stream consumer on moves
+// and staleness changes only.
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { ConfigError } from "../errors.ts";
 import type { LatestPointer } from "../model.ts";
+import { lineLabel } from "./pointer-event.ts";
 
-/** Publishes pointers; resolves to one boolean per pointer: true when its parameter holds its image. Never throws. */
+/** Publishes pointers; resolves to one boolean per pointer: true when its parameters hold it. Never throws. */
 export type ParameterPublisher = (pointers: readonly LatestPointer[]) => Promise<boolean[]>;
 
 /** SSM names allow letters, digits, "_", ".", "-" and "/" (the hierarchy separator, so not inside a segment). */
@@ -16,12 +24,51 @@ export function parameterSegment(value: string): string {
   return value.replace(UNSAFE, "_") || "_";
 }
 
-/** The parameter of a pointer; a pointer without a version uses the segment "any". */
-export function parameterName(
+type NamedPointer = Pick<
+  LatestPointer,
+  "account" | "scope" | "osFamily" | "osVersion" | "line" | "architecture" | "imageType" | "family"
+>;
+
+/** The pointer's path below which its parameters live (a legacy pointer's path is its image parameter). */
+export function parameterPath(stackName: string, p: NamedPointer): string {
+  const lineSegments =
+    p.line === "family"
+      ? ["family", p.family ?? "", p.architecture ?? ""]
+      : p.line === "os"
+        ? [p.imageType ?? "", p.osFamily ?? "", p.osVersion ?? "any", p.architecture ?? ""]
+        : [p.osFamily ?? "", p.osVersion ?? "any"];
+  return `/${[stackName, "latest", p.account, p.scope, ...lineSegments].map(parameterSegment).join("/")}`;
+}
+
+/** The parameter holding the pointer's image id. */
+export function parameterName(stackName: string, p: NamedPointer): string {
+  const path = parameterPath(stackName, p);
+  return p.line === undefined ? path : `${path}/image-id`;
+}
+
+/** The parameter saying whether the pointer is stale: "true" or "false". */
+export const staleParameterName = (stackName: string, p: NamedPointer): string =>
+  `${parameterPath(stackName, p)}/stale`;
+
+/** The PutParameter inputs of one pointer: its image id, and whether it is stale. */
+export function parameterWrites(
   stackName: string,
-  p: Pick<LatestPointer, "account" | "scope" | "osFamily" | "osVersion">,
-): string {
-  return `/${[stackName, "latest", p.account, p.scope, p.osFamily, p.osVersion ?? "any"].map(parameterSegment).join("/")}`;
+  p: LatestPointer,
+): Array<{ Name: string; Value: string; Description: string }> {
+  const what = `${lineLabel(p)} image in ${p.account} ${p.scope}`;
+  const state = p.line === undefined && p.stale ? "superseded by per-architecture pointers, no longer updated: " : "";
+  return [
+    {
+      Name: parameterName(stackName, p),
+      Value: p.imageId,
+      Description: `image-sync: ${state}newest usable ${what}${p.stale ? ` (stale since ${p.staleSince})` : ""}`,
+    },
+    {
+      Name: staleParameterName(stackName, p),
+      Value: String(p.stale === true),
+      Description: `image-sync: "true" while ${what} names its last image, none being usable`,
+    },
+  ].map((w) => ({ ...w, Description: w.Description.slice(0, 1024) }));
 }
 
 export interface SsmPublisherOptions {
@@ -36,40 +83,31 @@ export interface SsmPublisherOptions {
 export function ssmParameterPublisher(opts: SsmPublisherOptions): ParameterPublisher {
   const concurrency = opts.concurrency ?? 2;
   return async (pointers) => {
-    // Records come in stream order; a pointer that moved twice in one batch only needs its last image, and
+    // Records come in stream order; a pointer written twice in one batch only needs its last state, and
     // putting both at once could leave the older one last.
     const last = new Map<string, number>();
-    for (const [i, p] of pointers.entries()) last.set(parameterName(opts.stackName, p), i);
-    const jobs = [...last.entries()];
-    const done = new Map<string, boolean>();
+    for (const [i, p] of pointers.entries()) last.set(parameterPath(opts.stackName, p), i);
+    const jobs = [...last.values()].flatMap((i) =>
+      parameterWrites(opts.stackName, pointers[i] as LatestPointer).map((w) => ({ i, w })),
+    );
+    const failed = new Set<number>();
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) {
-        const [name, i] = jobs[next++] as [string, number];
-        const p = pointers[i] as LatestPointer;
+        const { i, w } = jobs[next++] as (typeof jobs)[number];
         try {
-          await opts.client.send(
-            new PutParameterCommand({
-              Name: name,
-              Value: p.imageId,
-              Type: "String",
-              Overwrite: true,
-              Description:
-                `image-sync: newest usable ${p.osFamily} ${p.osVersion ?? "(any version)"} image in ${p.account} ${p.scope}`.slice(
-                  0,
-                  1024,
-                ),
-            }),
-          );
-          done.set(name, true);
+          await opts.client.send(new PutParameterCommand({ ...w, Type: "String", Overwrite: true }));
         } catch (e) {
-          done.set(name, false);
-          opts.onError?.("PutParameter failed", { name, error: (e as Error).message });
+          failed.add(i);
+          opts.onError?.("PutParameter failed", { name: w.Name, error: (e as Error).message });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
-    return pointers.map((p) => done.get(parameterName(opts.stackName, p)) === true);
+    return pointers.map((p) => {
+      const i = last.get(parameterPath(opts.stackName, p)) as number;
+      return !failed.has(i);
+    });
   };
 }
 

@@ -20,6 +20,7 @@ export const DETAIL_TYPES: Record<ChangeKind, string> = {
 export const DIGEST_DETAIL_TYPE = "Sync Digest";
 export const ANOMALY_DETAIL_TYPE = "Sync Anomaly";
 export const POINTER_DETAIL_TYPE = "Latest Image Changed";
+export const STALE_DETAIL_TYPE = "Latest Image Stale";
 
 /** A normalised image as carried in events: no raw record and no bookkeeping. */
 export type EventImage = Omit<StoredImage, "raw" | "contentHash" | "rev" | "lastChange">;
@@ -67,7 +68,7 @@ export interface DigestDetail {
 }
 
 /** An event as EventBridge delivers it to a target (the shape of each line of `--events` output). */
-export interface DeliveredEvent<D = ChangeDetail | DigestDetail | AnomalyDetail | PointerDetail> {
+export interface DeliveredEvent<D = ChangeDetail | DigestDetail | AnomalyDetail | PointerDetail | StaleDetail> {
   version: "0";
   id: string;
   source: typeof EVENT_SOURCE;
@@ -94,21 +95,50 @@ export interface AnomalyDetail {
   message: string;
 }
 
-/** A latest-image pointer moved: the newest usable image of an OS family and version in a scope is another one. */
-export interface PointerDetail {
-  /** Stable for the same move: derived from account, scope, OS family, version and run. */
+/** The line a pointer follows (lib/model.ts PointerLine); all but the OS fields null on a legacy pointer. */
+export interface PointerLineDetail {
+  /** "os" or "family"; null for a pointer written before per-architecture pointers. */
+  line: "os" | "family" | null;
+  /** null for a family pointer whose image states no OS family. */
+  osFamily: string | null;
+  /** null for images that state no version (the parameter's segment "any"). */
+  osVersion: string | null;
+  /** x86_64, arm64, ... or "unknown" when the line's images state none. */
+  architecture: string | null;
+  /** public, custom, shared, marketplace or the provider's own value. */
+  imageType: string | null;
+  /** The provider image family of a family pointer. */
+  family: string | null;
+}
+
+/** A latest-image pointer moved: the newest usable image of its line in a scope is another one. */
+export interface PointerDetail extends PointerLineDetail {
+  /** Stable for the same move: derived from account, scope, the pointer's key and run. */
   eventId: string;
   account: string;
   api: ApiId;
   provider: ProviderName;
   scope: string;
-  osFamily: string;
-  /** null for the family's images that state no version (the parameter's segment "any"). */
-  osVersion: string | null;
-  /** The image named before; null when the family and version had no pointer in this scope yet. */
+  /** The image named before; null when the line had no pointer in this scope yet. */
   previous: { imageId: string; name: string | null } | null;
   current: { imageId: string; name: string | null; createdAt: string | null };
   runId: string;
+  detectedAt: string;
+  message: string;
+}
+
+/** A pointer's line has no usable image left (or a legacy pointer was superseded): it keeps naming `current`. */
+export interface StaleDetail extends PointerLineDetail {
+  /** Stable for the same pointer turning stale at the same time. */
+  eventId: string;
+  account: string;
+  api: ApiId;
+  provider: ProviderName;
+  scope: string;
+  current: { imageId: string; name: string | null; createdAt: string | null };
+  staleSince: string;
+  /** True for a pointer of before per-architecture pointers, retired by the upgrade (never fresh again). */
+  legacy: boolean;
   detectedAt: string;
   message: string;
 }

@@ -1,9 +1,13 @@
 // Errors of the query API: bad input a caller can fix, each with a stable code.
 import { ImageSyncError } from "../errors.ts";
 
-export type QueryErrorCode = "INVALID_QUERY" | "INVALID_PAGE_TOKEN";
+export type QueryErrorCode = "INVALID_QUERY" | "INVALID_PAGE_TOKEN" | "AMBIGUOUS_QUERY";
 
-/** A query that cannot be answered as asked (missing or malformed parameter, foreign page token). */
+/**
+ * A query that cannot be answered as asked: a missing or malformed parameter, a foreign page token, or a
+ * question whose answer depends on what it leaves open (AMBIGUOUS_QUERY: matches more than one architecture or
+ * image type; ask again with `architecture` or `imageType`).
+ */
 export class QueryError extends ImageSyncError {
   override name = "QueryError";
   declare readonly code: QueryErrorCode;

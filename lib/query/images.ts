@@ -1,10 +1,20 @@
 // Image queries: one image by key, a scope's images, images by OS (newest version first), and the newest
 // usable image for an OS in a scope, the answer an SSM "latest AMI" parameter gives on AWS.
-import type { StoredImage } from "../model.ts";
-import { GSI_OS, imageFromItem, imagePk, imageSk, scopeImagesQuery, versionKey } from "../store/items.ts";
+import type { QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { LatestPointer, StoredImage } from "../model.ts";
+import {
+  familyPk,
+  GSI_OS,
+  imageFromItem,
+  imagePk,
+  imageSk,
+  pointerFromItem,
+  scopeImagesQuery,
+  versionKey,
+} from "../store/items.ts";
 import type { ItemReader } from "../store/store.ts";
 import { QueryError } from "./errors.ts";
-import { collect, decodeToken, encodeToken, equalityFilter, pageLimit } from "./paging.ts";
+import { collect, collectAll, decodeToken, encodeToken, equalityFilter, pageLimit } from "./paging.ts";
 import type { FindImagesQuery, ImageRef, LatestImageQuery, ListScopeQuery, Page, PageOptions } from "./types.ts";
 
 const TABLE_KEY = ["PK", "SK"] as const;
@@ -113,22 +123,115 @@ export async function findImages(
 
 /**
  * The newest usable image (active and available) of an OS family in a scope: the highest version, numerically
- * (22.04 above 20.04, 10 above 9), then the newest build. Reads the family's index pages, newest first, until
- * one matches; undefined when none does.
+ * (22.04 above 20.04, 10 above 9), then the newest build; or, with `family`, the newest usable custom image of
+ * that image family (what Tencent's DescribeImageFromFamily answers). Never a guess: a question that leaves the
+ * architecture (or the image type) open and matches usable images of more than one throws AMBIGUOUS_QUERY, and
+ * an image of unknown architecture never answers a question that names one. Undefined when nothing matches.
  */
 export async function latestImage(reader: ItemReader, query: LatestImageQuery): Promise<StoredImage | undefined> {
-  const { input } = osQuery(query, {
-    scope: required(query.scope, "scope"),
-    state: "active",
-    available: true,
-    architecture: normalizeArchitecture(query.architecture),
-    account: query.account,
-    imageType: query.imageType,
-  });
+  if (query.family !== undefined) return latestOfFamily(reader, query);
+  const architecture = normalizeArchitecture(query.architecture);
+  // osQuery names a missing osFamily.
+  const { input } = osQuery(
+    { ...query, osFamily: query.osFamily ?? "" },
+    {
+      scope: required(query.scope, "scope"),
+      state: "active",
+      available: true,
+      architecture,
+      account: query.account,
+      imageType: query.imageType,
+    },
+  );
   const out = await collect(reader, input, 1, undefined, OS_KEY);
   const first = out.items[0];
-  return first ? imageFromItem(first) : undefined;
+  if (!first) return undefined;
+  const open = openDimensions(query, architecture);
+  if (open.length > 0) {
+    const other = await findItem(reader, input, (item) => open.some((d) => (item[d] ?? null) !== (first[d] ?? null)));
+    if (other) throw ambiguous(query, open, first, other);
+  }
+  return imageFromItem(first);
 }
+
+type Dimension = "architecture" | "imageType";
+
+const openDimensions = (query: LatestImageQuery, architecture: string | undefined): Dimension[] => [
+  ...(architecture === undefined ? (["architecture"] as const) : []),
+  ...(query.imageType === undefined ? (["imageType"] as const) : []),
+];
+
+/** The first item of a Query that satisfies `test`, reading page after page; undefined when none does. */
+async function findItem(
+  reader: ItemReader,
+  input: Omit<QueryCommandInput, "TableName">,
+  test: (item: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown> | undefined> {
+  let from: Record<string, unknown> | undefined;
+  do {
+    const page = await reader.queryPage({ ...input, ...(from ? { ExclusiveStartKey: from } : {}) });
+    const hit = page.items.find(test);
+    if (hit) return hit;
+    from = page.lastKey;
+  } while (from);
+  return undefined;
+}
+
+function ambiguous(
+  query: Pick<LatestImageQuery, "osFamily" | "osVersion" | "family" | "scope">,
+  open: readonly Dimension[],
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): QueryError {
+  const what =
+    query.family !== undefined
+      ? `image family ${query.family}`
+      : [query.osFamily, query.osVersion].filter(Boolean).join(" ");
+  const differs = open.filter((d) => (a[d] ?? null) !== (b[d] ?? null));
+  const seen = differs.map(
+    (d) => `${d === "architecture" ? "architectures" : "image types"} ${a[d] ?? "unknown"} and ${b[d] ?? "unknown"}`,
+  );
+  const ask = differs.map((d) => (d === "architecture" ? "architecture (--arch)" : "imageType (--type)"));
+  return new QueryError(
+    "AMBIGUOUS_QUERY",
+    `${what} in scope ${query.scope} matches usable images of ${seen.join(" and of ")}: ask again with ${ask.join(" and ")}`,
+  );
+}
+
+/** The newest usable image of an image family in a scope, read from the family's pointers (GSI2 FAMILY#<family>). */
+async function latestOfFamily(reader: ItemReader, query: LatestImageQuery): Promise<StoredImage | undefined> {
+  const family = required(query.family, "family");
+  const scope = required(query.scope, "scope");
+  const architecture = normalizeArchitecture(query.architecture);
+  const items = await collectAll(reader, {
+    IndexName: GSI_OS,
+    KeyConditionExpression: "GSI2PK = :pk",
+    ExpressionAttributeValues: { ":pk": familyPk(family) },
+  });
+  const pointers = items
+    .map(pointerFromItem)
+    .filter(
+      (p) =>
+        p.scope === scope &&
+        !p.stale &&
+        (query.account === undefined || p.account === query.account) &&
+        (architecture === undefined || p.architecture === architecture),
+    )
+    .sort((x, y) => newerPointer(y, x));
+  const [first, other] = [pointers[0], pointers.find((p) => p.architecture !== pointers[0]?.architecture)];
+  if (!first) return undefined;
+  if (architecture === undefined && other)
+    throw ambiguous(
+      query,
+      ["architecture"],
+      { architecture: first.architecture },
+      { architecture: other.architecture },
+    );
+  return getImage(reader, { account: first.account, scope: first.scope, imageId: first.imageId });
+}
+
+const newerPointer = (a: LatestPointer, b: LatestPointer): number =>
+  (a.createdAt ?? "").localeCompare(b.createdAt ?? "") || a.imageId.localeCompare(b.imageId);
 
 function page<T>(items: T[], next: Record<string, string> | undefined): Page<T> {
   return next ? { items, nextPageToken: encodeToken(next) } : { items };

@@ -1,5 +1,7 @@
 // The query Lambda's core (handlers/query.ts only builds its dependencies): a JSON event naming an action
-// and its parameters -> a JSON result, or {error: {code, message}} for input the caller must fix. Failures
+// and its parameters -> a JSON result, or {error: {code, message}} for input the caller must fix
+// (INVALID_QUERY, INVALID_PAGE_TOKEN, or AMBIGUOUS_QUERY: "latest" matched more than one architecture or image
+// type; ask again naming it). Failures
 // of DynamoDB itself are thrown, so the invocation fails and the caller sees a function error to retry.
 import type { HistoryEntry } from "../events/history.ts";
 import { API_IDS, type ApiId, type ChangeKind, type StoredImage } from "../model.ts";
@@ -14,8 +16,10 @@ import { type LatestPointer, whereLatest } from "./where.ts";
 export type QueryEvent =
   | {
       action: "latest";
-      osFamily: string;
+      /** One of osFamily or family. */
+      osFamily?: string;
       osVersion?: string;
+      family?: string;
       scope: string;
       architecture?: string;
       account?: string;
@@ -36,7 +40,19 @@ export type QueryEvent =
       pageToken?: string;
     }
   | { action: "status"; staleAfterHours?: number; account?: string }
-  | { action: "where"; osFamily: string; osVersion?: string; limit?: number; pageToken?: string };
+  | {
+      action: "where";
+      /** One of osFamily or family. */
+      osFamily?: string;
+      osVersion?: string;
+      family?: string;
+      architecture?: string;
+      imageType?: string;
+      /** Default true: stale pointers are listed, marked stale. */
+      includeStale?: boolean;
+      limit?: number;
+      pageToken?: string;
+    };
 
 export type QueryResult =
   | { image: StoredImage | null }
@@ -52,14 +68,15 @@ export interface QueryDeps {
   now?: () => Date;
 }
 
-type Kind = "string" | "number";
+type Kind = "string" | "number" | "boolean";
 const PARAMS: Record<
   QueryEvent["action"],
   Record<string, { kind: Kind; required?: boolean; oneOf?: readonly string[] }>
 > = {
   latest: {
-    osFamily: { kind: "string", required: true },
+    osFamily: { kind: "string" },
     osVersion: { kind: "string" },
+    family: { kind: "string" },
     scope: { kind: "string", required: true },
     architecture: { kind: "string" },
     account: { kind: "string" },
@@ -79,8 +96,12 @@ const PARAMS: Record<
   },
   status: { staleAfterHours: { kind: "number" }, account: { kind: "string" } },
   where: {
-    osFamily: { kind: "string", required: true },
+    osFamily: { kind: "string" },
     osVersion: { kind: "string" },
+    family: { kind: "string" },
+    architecture: { kind: "string" },
+    imageType: { kind: "string" },
+    includeStale: { kind: "boolean" },
     limit: { kind: "number" },
     pageToken: { kind: "string" },
   },
@@ -103,10 +124,12 @@ function parse(event: unknown): QueryEvent {
       continue;
     }
     if (typeof v !== rule.kind || (rule.kind === "string" && (v as string).trim() === ""))
-      problems.push(`${key} must be a ${rule.kind === "string" ? "non-empty string" : "number"}`);
+      problems.push(`${key} must be a ${rule.kind === "string" ? "non-empty string" : rule.kind}`);
     else if (rule.oneOf && !rule.oneOf.includes(v as string))
       problems.push(`${key} must be one of ${rule.oneOf.join(", ")}`);
   }
+  if ((action === "latest" || action === "where") && (params.osFamily === undefined) === (params.family === undefined))
+    problems.push("exactly one of osFamily and family is required");
   if (problems.length) throw new QueryError("INVALID_QUERY", problems.join("; "));
   return { action, ...params } as QueryEvent;
 }
@@ -144,11 +167,11 @@ export async function handleQuery(event: unknown, deps: QueryDeps): Promise<Quer
         return { scopes, stale: scopes.filter((s) => s.stale).length, staleAfterHours };
       }
       case "where": {
-        const page = await whereLatest(
-          deps.reader,
-          { osFamily: q.osFamily, ...(q.osVersion ? { osVersion: q.osVersion } : {}) },
-          { ...(q.limit ? { limit: q.limit } : {}), ...(q.pageToken ? { pageToken: q.pageToken } : {}) },
-        );
+        const { action: _a, limit, pageToken, ...query } = q;
+        const page = await whereLatest(deps.reader, query, {
+          ...(limit ? { limit } : {}),
+          ...(pageToken ? { pageToken } : {}),
+        });
         return { pointers: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
       }
     }

@@ -50,10 +50,18 @@ export interface FindImagesQuery {
   imageType?: string;
 }
 
+/**
+ * "Which image do I launch?" in one scope. Ask by `osFamily` (and `osVersion`), or by an image `family`. Leave
+ * `architecture` or `imageType` open only when the scope's matching images have one: otherwise the answer is
+ * the error AMBIGUOUS_QUERY, never a guess.
+ */
 export interface LatestImageQuery {
-  osFamily: string;
+  osFamily?: string;
   osVersion?: string;
+  /** A provider image family (Tencent ImageFamily): its newest usable custom image. */
+  family?: string;
   scope: string;
+  /** x86_64, arm64, i386 (amd64, aarch64, arm read as usual). An image of unknown architecture never matches. */
   architecture?: string;
   account?: string;
   imageType?: string;

@@ -7,7 +7,9 @@
 //   lease         LEASES                      <account or batch>    -                                -   (TTL expiresAt)
 //   manifest      MANIFEST#<account>#<scope>  CHUNK#<nnnn>          -                                -   (see manifest.ts)
 //   history       HIST#<YYYY-MM-DD>           <detectedAt>#<eventId> -                               -   (TTL expiresAt)
-//   pointer       PTR#<account>#<scope>       <family>#<version key> -                               LATEST#<family> / <version key>#<account>#<scope>
+//   pointer (os)  PTR#<account>#<scope>       OS#<type>#<family>#<version key>#<arch>  LATEST#<family> / <version key>#<account>#<scope>#<type>#<arch>
+//   pointer (fam) PTR#<account>#<scope>       FAMILY#<image family>#<arch>  -                        FAMILY#<image family> / <account>#<scope>#<arch>
+//   pointer (old) PTR#<account>#<scope>       <family>#<version key> -                               LATEST#<family> / <version key>#<account>#<scope>
 import type { PutCommandInput, QueryCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { HistoryEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
@@ -71,6 +73,7 @@ export const SYNC_READ_ATTRIBUTES = [
   "osVersion",
   "architecture",
   "imageType",
+  "family",
   "status",
   "available",
   "sizeGiB",
@@ -434,26 +437,48 @@ export function historyDayQuery(tableName: string, day: string, fromIso?: string
   return { TableName: tableName, KeyConditionExpression: condition, ExpressionAttributeValues: values };
 }
 
-// Latest-image pointers: one item per account, scope, OS family and version, in the scope's own partition (the
-// sync reads a scope's pointers with one Query) and in GSI2 under LATEST#<family>, so that one Query lists the
-// latest image of a family in every scope of every account. The OS#<family> partitions of the images are apart.
+// Latest-image pointers: one item per account, scope and line (lib/model.ts PointerLine), in the scope's own
+// partition (the sync reads a scope's pointers with one Query) and in GSI2, so that one Query lists the latest
+// image of an OS family (LATEST#<family>) or of an image family (FAMILY#<family>) in every scope of every
+// account. The OS#<family> partitions of the images are apart. Pointers written before lines existed keep
+// their sort key <family>#<version key> (lower case, so never equal to an "OS#" or "FAMILY#" one).
 
 export const pointerPk = (account: string, scope: string): string => `PTR#${account}#${scope}`;
 /** A pointer's version segment: the version key, or "any" for images that state no version. */
 export const pointerVersionKey = (osVersion: string | null): string => versionKey(osVersion) || "any";
-export const pointerSk = (osFamily: string, osVersion: string | null): string =>
+/** The sort key of a legacy pointer (one per OS family and version, before architectures and image types). */
+export const legacyPointerSk = (osFamily: string, osVersion: string | null): string =>
   `${osFamily}#${pointerVersionKey(osVersion)}`;
 export const latestPk = (osFamily: string): string => `LATEST#${osFamily}`;
+export const familyPk = (family: string): string => `FAMILY#${family}`;
+
+/** What identifies a pointer within its scope. */
+export type PointerKey = Pick<
+  LatestPointer,
+  "line" | "osFamily" | "osVersion" | "architecture" | "imageType" | "family"
+>;
+
+export function pointerSk(p: PointerKey): string {
+  if (p.line === "family") return `FAMILY#${p.family ?? ""}#${p.architecture}`;
+  if (p.line === "os") return `OS#${p.imageType}#${p.osFamily}#${pointerVersionKey(p.osVersion)}#${p.architecture}`;
+  return legacyPointerSk(p.osFamily ?? "", p.osVersion);
+}
+
+function pointerIndexKey(p: LatestPointer): { GSI2PK: string; GSI2SK: string } {
+  if (p.line === "family")
+    return { GSI2PK: familyPk(p.family ?? ""), GSI2SK: `${p.account}#${p.scope}#${p.architecture}` };
+  const version = pointerVersionKey(p.osVersion);
+  const tail = p.line === "os" ? `#${p.imageType}#${p.architecture}` : "";
+  return { GSI2PK: latestPk(p.osFamily ?? ""), GSI2SK: `${version}#${p.account}#${p.scope}${tail}` };
+}
 
 export function pointerItem(pointer: LatestPointer): Record<string, unknown> {
-  const version = pointerVersionKey(pointer.osVersion);
   return {
     PK: pointerPk(pointer.account, pointer.scope),
-    SK: `${pointer.osFamily}#${version}`,
+    SK: pointerSk(pointer),
     itemType: POINTER_ITEM,
     ...pointer,
-    GSI2PK: latestPk(pointer.osFamily),
-    GSI2SK: `${version}#${pointer.account}#${pointer.scope}`,
+    ...pointerIndexKey(pointer),
   };
 }
 

@@ -405,7 +405,7 @@ export function createStore(opts: StoreOptions): Store {
       return new Map(
         items.map((item) => {
           const pointer = pointerFromItem(item);
-          return [pointerSk(pointer.osFamily, pointer.osVersion), pointer];
+          return [pointerSk(pointer), pointer];
         }),
       );
     },
@@ -428,7 +428,7 @@ export function createStore(opts: StoreOptions): Store {
               e instanceof ConditionalCheckFailedException
                 ? new StoreError(
                     "CONCURRENT_MODIFICATION",
-                    `pointer ${w.after.osFamily} ${w.after.osVersion ?? "any"} changed in the table since it was read; not overwritten`,
+                    `pointer ${pointerSk(w.after)} changed in the table since it was read; not overwritten`,
                     { cause: e, context },
                   )
                 : storeError("write", e, context),

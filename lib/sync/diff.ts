@@ -2,13 +2,19 @@
 // Everything that decides added / updated / deprecated / restored / unchanged lives here.
 // Only ever called with a complete, consistent sweep: an incomplete one changes nothing.
 import type { ChangeKind, DeprecationReason, FetchedImage, ProviderName, ScopeKey, StoredImage } from "../model.ts";
-import { contentHash } from "./hash.ts";
+import { contentHash, preFamilyHash } from "./hash.ts";
 
 export interface Change {
   kind: ChangeKind;
   /** The stored image before this change; null for an image never seen. */
   before: StoredImage | null;
   after: StoredImage;
+  /**
+   * Set on a rewrite that only adds what a newer normaliser reads from an unchanged record (today: the image
+   * family of an image stored before families existed). It keeps the image's lastChange, so the stream emits no
+   * event for it; the run report counts it as updated.
+   */
+  silent?: true;
 }
 
 export interface DiffInput {
@@ -69,6 +75,7 @@ export function diffScope(input: DiffInput): DiffResult {
     const before = stored.get(image.imageId) ?? null;
     const kind = classify(before, image);
     if (kind === null) unchanged++;
+    else if (before && kind === "updated" && onlyFamilyAdded(before, image)) changes.push(silentRefresh(before, image));
     else changes.push({ kind, before, after: build(kind, before, image, kind === "restored" ? null : image.unusable) });
   }
 
@@ -128,6 +135,21 @@ export function sweepChangesNothing(
   return listedActive === storedActive;
 }
 
+/** The stored image's hash is the one taken before families existed, of this very content: only `family` is new. */
+function onlyFamilyAdded(before: StoredImage, image: FetchedImage): boolean {
+  return image.family != null && (before.family ?? null) === null && before.contentHash === preFamilyHash(image);
+}
+
+/** The image rewritten with its new family and hash, its lastChange and lastChangedAt kept: no event, no alert. */
+function silentRefresh(before: StoredImage, image: FetchedImage): Change {
+  return {
+    kind: "updated",
+    before,
+    silent: true,
+    after: { ...before, family: image.family, raw: image.raw, contentHash: contentHash(image), rev: before.rev + 1 },
+  };
+}
+
 function toStoredFields(image: FetchedImage): Omit<FetchedImage, "unusable"> {
   const { unusable: _unusable, ...rest } = image;
   return rest;
@@ -144,6 +166,8 @@ function storedContent(s: StoredImage): Omit<FetchedImage, "unusable"> {
     osVersion: s.osVersion,
     architecture: s.architecture,
     imageType: s.imageType,
+    // Absent on images stored before families existed.
+    family: s.family ?? null,
     status: s.status,
     available: s.available,
     sizeGiB: s.sizeGiB,

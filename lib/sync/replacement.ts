@@ -26,22 +26,43 @@ export function newest(images: Iterable<StoredImage>): StoredImage | undefined {
   return best;
 }
 
+/** Candidates are of the same architecture and image type; unknown ones (null) are nobody's kin. */
+const kinKey = (image: StoredImage): string | null =>
+  image.architecture === null || image.imageType === null ? null : `${image.architecture}\u0000${image.imageType}`;
+
 /**
- * The replacement for `deprecated` among `candidates` (the images of its account and scope): the newest usable
- * image of the same OS family and version, else the newest usable image of the family's next higher version
- * that has one (numeric order: 10 above 9, 22.04 above 20.04), else null. Versions compare by version key, so
- * "22.04" and "22.4" are one version. An image without a family has no replacement; one without a version is
- * replaced only by another versionless image of its family, since no version is known to be above it.
+ * The replacement for `deprecated` among `candidates` (the images of its account and scope), always of the same
+ * architecture and image type: for a custom image of an image family, the newest usable image of that family;
+ * else the newest usable image of the same OS family and version; else the newest usable image of the OS
+ * family's next higher version that has one (numeric order: 10 above 9, 22.04 above 20.04); else null. Versions
+ * compare by version key, so "22.04" and "22.4" are one version. An image of unknown architecture or type has no
+ * replacement (any choice would be a guess); one without an OS family is replaced only within its image family;
+ * one without a version only by another versionless image of its OS family.
  */
 export function chooseReplacement(deprecated: StoredImage, candidates: Iterable<StoredImage>): Replacement | null {
-  const family = deprecated.osFamily;
-  if (!family) return null;
+  const kin = kinKey(deprecated);
+  if (kin === null) return null;
+  const pool = [...candidates].filter(
+    (c) =>
+      c.imageId !== deprecated.imageId &&
+      isUsable(c) &&
+      kinKey(c) === kin &&
+      c.account === deprecated.account &&
+      c.scope === deprecated.scope,
+  );
+  const family = deprecated.family ?? null;
+  const inFamily = family === null ? undefined : newest(pool.filter((c) => (c.family ?? null) === family));
+  if (inFamily) return replacementOf(inFamily, "same-family");
+  return byVersion(deprecated, pool);
+}
+
+function byVersion(deprecated: StoredImage, pool: readonly StoredImage[]): Replacement | null {
+  if (!deprecated.osFamily) return null;
   const version = versionKey(deprecated.osVersion);
   const same: StoredImage[] = [];
   const higher = new Map<string, StoredImage[]>();
-  for (const c of candidates) {
-    if (c.imageId === deprecated.imageId || c.osFamily !== family || !isUsable(c)) continue;
-    if (c.account !== deprecated.account || c.scope !== deprecated.scope) continue;
+  for (const c of pool) {
+    if (c.osFamily !== deprecated.osFamily) continue;
     const v = versionKey(c.osVersion);
     if (v === version) same.push(c);
     else if (version !== "" && v > version) {
@@ -58,7 +79,13 @@ export function chooseReplacement(deprecated: StoredImage, candidates: Iterable<
 }
 
 function replacementOf(image: StoredImage, why: Replacement["why"]): Replacement {
-  return { imageId: image.imageId, name: image.name, osVersion: image.osVersion, why };
+  return {
+    imageId: image.imageId,
+    name: image.name,
+    osVersion: image.osVersion,
+    architecture: image.architecture as string,
+    why,
+  };
 }
 
 /** The scope's images after `changes` are applied to `stored`. */
@@ -78,20 +105,18 @@ export function applyChanges(
  */
 export function withReplacements(stored: ReadonlyMap<string, StoredImage>, changes: readonly Change[]): Change[] {
   if (!changes.some((c) => c.after.state === "deprecated")) return [...changes];
-  // Usable images by family, once: a mass deprecation must not scan the whole scope per image.
-  const byFamily = new Map<string, StoredImage[]>();
+  // Usable images by architecture and type, once: a mass deprecation must not scan the whole scope per image.
+  const byKin = new Map<string, StoredImage[]>();
   for (const image of applyChanges(stored, changes).values()) {
-    if (!image.osFamily || !isUsable(image)) continue;
-    const list = byFamily.get(image.osFamily);
+    const kin = kinKey(image);
+    if (kin === null || !isUsable(image)) continue;
+    const list = byKin.get(kin);
     if (list) list.push(image);
-    else byFamily.set(image.osFamily, [image]);
+    else byKin.set(kin, [image]);
   }
   return changes.map((c) =>
     c.after.state === "deprecated"
-      ? {
-          ...c,
-          after: { ...c.after, replacement: chooseReplacement(c.after, byFamily.get(c.after.osFamily ?? "") ?? []) },
-        }
+      ? { ...c, after: { ...c.after, replacement: chooseReplacement(c.after, byKin.get(kinKey(c.after) ?? "") ?? []) } }
       : c,
   );
 }

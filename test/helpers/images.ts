@@ -11,6 +11,7 @@ export function fetchedImage(id: string, over: Partial<FetchedImage> = {}): Fetc
     osVersion: "22.04",
     architecture: "x86_64",
     imageType: "public",
+    family: null,
     status: "AVAILABLE",
     available: true,
     unusable: null,

@@ -78,6 +78,11 @@ export function architectureFromOsName(...texts: unknown[]): string | null {
   return null;
 }
 
+/** API 3.0 ImageFamily as the provider spelled it (trimmed); "" or absent (no family) is null. */
+export function imageFamilyFrom(v: unknown): string | null {
+  return typeof v === "string" && v.trim() !== "" ? v.trim() : null;
+}
+
 /** API 3.0 / image-v2 ImageType: PUBLIC_IMAGE, PRIVATE_IMAGE, SHARED_IMAGE, marketplace types. */
 export function imageTypeFrom(v: unknown): ImageType | string | null {
   if (typeof v !== "string" || v === "") return null;
@@ -148,6 +153,7 @@ export function normalizeApi3Image(r: Rec): FetchedImage {
     osVersion: tencentOsVersion(r.OsName, r.ImageName),
     architecture: architectureFrom(r.Architecture),
     imageType: imageTypeFrom(r.ImageType),
+    family: imageFamilyFrom(r.ImageFamily),
     status,
     ...stateOf(status, r.ImageDeprecated),
     sizeGiB: numOrNull(r.ImageSize),
@@ -169,6 +175,8 @@ export function normalizeImageV2Image(r: Rec): FetchedImage {
     osVersion: tencentOsVersion(r.ImageOsName, r.ImageName),
     architecture: architectureFrom(r.Architecture),
     imageType: imageTypeFrom(r.ImageType),
+    // The 2017-03-12 dialect has no image families.
+    family: null,
     status,
     ...stateOf(status, r.ImageDeprecated),
     sizeGiB: numOrNull(r.ImageSize),
@@ -194,6 +202,7 @@ export function normalizeCvmV2Image(r: Rec): FetchedImage {
     osVersion: tencentOsVersion(r.osName, r.imageName),
     architecture: architectureFromOsName(r.osName, r.imageName),
     imageType: legacyImageTypeFrom(r.imageType),
+    family: null,
     status,
     available: status !== null && LEGACY_AVAILABLE.has(status),
     unusable: null,

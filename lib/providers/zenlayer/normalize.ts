@@ -79,6 +79,8 @@ export function normalizeZonalImage(r: ZenlayerRecord): FetchedImage {
     osVersion: versionFrom(r.imageVersion, withoutArchitecture(r.imageName)),
     architecture: architectureFromName(r.imageName),
     imageType: zenlayerImageType(r.imageType),
+    // Zenlayer has no image families.
+    family: null,
     status,
     ...zenlayerStatus(status),
     sizeGiB: numOrNull(r.imageSize),
@@ -98,6 +100,7 @@ export function normalizeBmcImage(r: ZenlayerRecord): FetchedImage {
     osVersion: versionFrom(withoutArchitecture(r.imageName)),
     architecture: architectureFromName(r.imageName),
     imageType: zenlayerImageType(r.imageType),
+    family: null,
     status: null,
     available: true,
     unusable: null,

@@ -32,12 +32,8 @@ export async function handler(event: { Records?: Array<{ messageId: string; body
         runId,
         leaseKey: () => batch.id,
       });
-      publishRunMetrics(metrics, {
-        report,
-        statuses: [],
-        nowMs: Date.now(),
-        staleAfterHours: settings.staleAfterHours,
-      });
+      // Staleness is the scheduled tick's to measure (every scope's status): a batch knows only its own.
+      publishRunMetrics(metrics, report);
       log.info("batch synced", { runId, batch: batch.id, scopes: report.scopes.length, ok: report.ok });
     } catch (e) {
       log.error("batch failed", { messageId: record.messageId, error: (e as Error).message });

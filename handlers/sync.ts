@@ -6,7 +6,7 @@ import { createLogger, secretsOf } from "../lib/log.ts";
 import { createHttpClient } from "../lib/providers/http.ts";
 import { createStore } from "../lib/store/store.ts";
 import { newRunId, runSync } from "../lib/sync/engine.ts";
-import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
+import { METRICS_NAMESPACE, publishRunMetrics, publishTickMetrics } from "../lib/sync/metrics.ts";
 
 // The SSM client is loaded only when the config refers to SSM: most of a cold start is module evaluation.
 const settings = await loadLambdaSettings(process.env, async (names) =>
@@ -25,6 +25,12 @@ export interface LambdaContext {
 }
 
 export async function handler(_event: unknown, context: LambdaContext) {
+  // Staleness is measured at the tick, before the run, so the fan-out mode measures it as the inline one does.
+  publishTickMetrics(metrics, {
+    statuses: await store.listScopeStatuses(),
+    nowMs: Date.now(),
+    staleAfterHours: settings.staleAfterHours,
+  });
   if (settings.fanout && fanout && sqs) {
     const budgetSeconds = (context.getRemainingTimeInMillis() - settings.reserveMs) / 1000;
     const options = fanout.defaultPlanOptions(budgetSeconds, settings.fanout.workers);
@@ -53,12 +59,7 @@ export async function handler(_event: unknown, context: LambdaContext) {
     if (s.status === "complete") log.info("scope synced", fields);
     else log.error(`scope ${s.status}`, fields);
   }
-  publishRunMetrics(metrics, {
-    report,
-    statuses: await store.listScopeStatuses(),
-    nowMs: Date.now(),
-    staleAfterHours: settings.staleAfterHours,
-  });
+  publishRunMetrics(metrics, report);
   const summary = {
     runId: report.runId,
     ok: report.ok,

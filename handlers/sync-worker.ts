@@ -3,7 +3,8 @@
 // throws is reported as a batch item failure and retried by SQS (then parked in the dead-letter queue).
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { loadLambdaSettings } from "../lib/config.ts";
-import { createLogger, secretsOf } from "../lib/log.ts";
+import { createLambdaLogger, type LambdaContextLike } from "../lib/lambda-log.ts";
+import { secretsOf } from "../lib/log.ts";
 import { createHttpClient } from "../lib/providers/http.ts";
 import { createStore } from "../lib/store/store.ts";
 import { type BatchMessage, configForBatch } from "../lib/sync/batch.ts";
@@ -14,16 +15,24 @@ import { METRICS_NAMESPACE, publishRunMetrics } from "../lib/sync/metrics.ts";
 const settings = await loadLambdaSettings(process.env, async (names) =>
   (await import("../lib/ssm-client.ts")).ssmFetcher()(names),
 );
-const log = createLogger({ format: "json", level: "info", secrets: secretsOf(settings.config.accounts) });
+const log = createLambdaLogger({ secrets: secretsOf(settings.config.accounts) });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "image-sync" });
 const store = createStore({ tableName: settings.tableName, region: settings.region });
 const http = createHttpClient();
 
-export async function handler(event: { Records?: Array<{ messageId: string; body: string }> }) {
+export async function handler(
+  event: { Records?: Array<{ messageId: string; body: string }> },
+  context?: LambdaContextLike,
+) {
+  if (context) log.addContext(context);
   const batchItemFailures: Array<{ itemIdentifier: string }> = [];
   for (const record of event.Records ?? []) {
+    log.resetKeys();
+    log.appendKeys({ messageId: record.messageId });
     try {
       const { runId, batch } = JSON.parse(record.body) as BatchMessage;
+      // The scheduled run's id and the batch's: the correlation keys of every line of this sweep.
+      log.appendKeys({ runId, batchId: batch.id });
       const report = await runSync({
         config: configForBatch(settings.config, batch),
         store,
@@ -36,7 +45,7 @@ export async function handler(event: { Records?: Array<{ messageId: string; body
       publishRunMetrics(metrics, report);
       log.info("batch synced", { runId, batch: batch.id, scopes: report.scopes.length, ok: report.ok });
     } catch (e) {
-      log.error("batch failed", { messageId: record.messageId, error: (e as Error).message });
+      log.error("batch failed", { error: e });
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }

@@ -23,7 +23,7 @@ const RESERVE_MS = 120_000;
 const HOUR = 3_600_000;
 
 /** The EMF documents a call printed on stdout. */
-async function emfOf<T>(call: () => Promise<T>): Promise<{ result: T; emf: Emf[] }> {
+async function emfOf<T>(call: () => Promise<T>): Promise<{ result: T; emf: Emf[]; logs: Record<string, unknown>[] }> {
   const lines: string[] = [];
   const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
     lines.push(...String(chunk).split("\n"));
@@ -31,7 +31,12 @@ async function emfOf<T>(call: () => Promise<T>): Promise<{ result: T; emf: Emf[]
   });
   try {
     const result = await call();
-    return { result, emf: lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Emf) };
+    const json = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return {
+      result,
+      emf: json.filter((l) => "_aws" in l) as unknown as Emf[],
+      logs: json.filter((l) => !("_aws" in l)),
+    };
   } finally {
     spy.mockRestore();
   }
@@ -137,6 +142,14 @@ describe("the sync handlers' metrics, as the alarms and the dashboard read them"
     const names = datapoints(batches.emf).map((p) => p.name);
     expect(names).toContain("ImagesFetched");
     expect(names).not.toContain("StaleScopes");
+    // Each batch's lines carry the scheduled run's id and the batch's id as correlation keys.
+    const synced = batches.logs.filter((l) => l.message === "batch synced");
+    expect(synced).toHaveLength(records.length);
+    for (const line of synced) {
+      expect(line).toMatchObject({ level: "INFO", service: "image-sync", runId: tick.result.runId });
+      expect(line.batchId).toEqual(expect.any(String));
+    }
+    expect(tick.logs.find((l) => l.message === "sync fanned out")).toMatchObject({ runId: tick.result.runId });
     // The workers swept the stale scope: the next tick measures it fresh.
     const next = await emfOf(() => scheduled({}, { getRemainingTimeInMillis: () => RESERVE_MS + 1 }));
     expect(datapoints(next.emf).find((p) => p.name === "StaleScopes")?.value).toBe(0);

@@ -48,6 +48,9 @@ const USAGE = `Usage:
   image-sync status [--stale-after-hours <n>] [--json]   freshness per scope; exit 1 when any is stale
   image-sync where --os <family> [--version <v>] [--json]
                      the latest usable image in every scope of every account
+  image-sync republish (--since <24h|7d|ISO time> [--until <time>] | --run <runId>) [--dry-run] [--json]
+                     re-publish the change events and history of a window or run from the table
+                     (needs EVENT_BUS_NAME; EVENTBRIDGE_ENDPOINT for a local bus)
   image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
   image-sync emulator [--port <n>]     run the provider emulator and print a config for it
 
@@ -72,6 +75,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await statusCommand(rest, io);
       case "where":
         return await whereCommand(rest, io);
+      case "republish":
+        return await republishCommand(rest, io);
       case "demo":
         return await demoCommand(rest, io);
       case "emulator":
@@ -490,6 +495,52 @@ async function whereCommand(args: readonly string[], io: CliIo): Promise<number>
       );
     }
     return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+async function republishCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      run: { type: "string" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.since && !values.run) throw new UsageError("republish needs --since <time> or --run <runId>");
+  const now = new Date();
+  const since = values.since === undefined ? undefined : parseSince(values.since, now);
+  if (values.since !== undefined && !since)
+    throw new UsageError(`--since "${values.since}" is not a duration or an ISO time`);
+  const until = values.until === undefined ? undefined : parseSince(values.until, now);
+  if (values.until !== undefined && !until)
+    throw new UsageError(`--until "${values.until}" is not a duration or an ISO time`);
+  const { republishFromEnv } = await import("./events/republish-env.ts");
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const selection = {
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+      ...(values.run ? { runId: values.run } : {}),
+    };
+    const result = await republishFromEnv(opened.store, selection, io.env, {
+      dryRun: values["dry-run"] === true,
+      warn: (m) => io.stderr(`image-sync: ${m}\n`),
+    });
+    io.stdout(
+      values.json
+        ? `${JSON.stringify(result)}\n`
+        : `${values["dry-run"] ? "would re-publish" : "re-published"} ${result.events} change events, ${result.anomalies} anomalies, ` +
+            `${result.pointerEvents} pointer moves (${result.records} records from ${result.scopes} scopes); ` +
+            `history: ${result.recorded}; failed: ${result.failed}\n`,
+    );
+    return result.failed === 0 ? 0 : 1;
   } finally {
     await opened.close();
   }

@@ -545,6 +545,18 @@ describe("the stack an operator deploys and forgets (dev and prod)", () => {
     }
   });
 
+  it("runs every function on nodejs22.x, the runtime the suite also runs on and the bundles target", () => {
+    for (const [stage, t] of stages()) {
+      const fns = Object.entries<Json>(t.Resources).filter(([, r]) => r.Type === "AWS::Lambda::Function");
+      expect(
+        fns.map(([, r]) => r.Properties.Runtime),
+        stage,
+      ).toEqual(fns.map(() => "nodejs22.x"));
+    }
+    const build = readFileSync(join(root, "lib/build/build.mjs"), "utf8");
+    expect(build).toContain('target: "node22"');
+  });
+
   it("logs every function as JSON at the configured level, so Lambda sets AWS_LAMBDA_LOG_LEVEL", () => {
     for (const [stage, t] of stages()) {
       const fns = Object.entries<Json>(t.Resources).filter(([, r]) => r.Type === "AWS::Lambda::Function");

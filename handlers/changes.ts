@@ -6,13 +6,13 @@ import { loadHistorySettings, storeHistoryWriter } from "../lib/events/history.t
 import { processStreamRecords } from "../lib/events/process.ts";
 import { defaultEventBridgeClient, eventBridgePublisher } from "../lib/events/publish.ts";
 import { defaultSsmClient, loadParameterSettings, ssmParameterPublisher } from "../lib/events/ssm-publish.ts";
-import { createLogger } from "../lib/log.ts";
+import { createLambdaLogger, type LambdaContextLike } from "../lib/lambda-log.ts";
 import { createStore } from "../lib/store/store.ts";
 
 const settings = loadChangesSettings(process.env);
 const historySettings = loadHistorySettings(process.env);
 const parameterSettings = loadParameterSettings(process.env);
-const log = createLogger({ format: "json", level: "info" });
+const log = createLambdaLogger();
 const publish = eventBridgePublisher({
   client: defaultEventBridgeClient(),
   busName: settings.eventBusName,
@@ -32,7 +32,8 @@ const parameters = parameterSettings
     })
   : undefined;
 
-export async function handler(event: { Records?: StreamRecord[] }) {
+export async function handler(event: { Records?: StreamRecord[] }, context?: LambdaContextLike) {
+  if (context) log.addContext(context);
   const records = event.Records ?? [];
   const result = await processStreamRecords(records, {
     publish,

@@ -5,7 +5,8 @@
 // whose sweep throws is reported as a batch item failure and retried by SQS (then parked in the dead-letter queue).
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { loadLambdaSettings } from "../lib/config.ts";
-import { createLogger, secretsOf } from "../lib/log.ts";
+import { createLambdaLogger, type LambdaContextLike } from "../lib/lambda-log.ts";
+import { secretsOf } from "../lib/log.ts";
 import { createHttpClient } from "../lib/providers/http.ts";
 import { createStore } from "../lib/store/store.ts";
 import { type BatchMessage, configForBatch } from "../lib/sync/batch.ts";
@@ -17,20 +18,24 @@ import { RETRY_DEADLINE_MARGIN_MS, realRetryDeps, withDeadline } from "../lib/sy
 const settings = await loadLambdaSettings(process.env, async (names) =>
   (await import("../lib/ssm-client.ts")).ssmFetcher()(names),
 );
-const log = createLogger({ format: "json", level: "info", secrets: secretsOf(settings.config.accounts) });
+const log = createLambdaLogger({ secrets: secretsOf(settings.config.accounts) });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "image-sync" });
 const store = createStore({ tableName: settings.tableName, region: settings.region });
 const http = createHttpClient();
 
-export interface LambdaContext {
-  getRemainingTimeInMillis(): number;
-}
-
-export async function handler(event: { Records?: Array<{ messageId: string; body: string }> }, context: LambdaContext) {
+export async function handler(
+  event: { Records?: Array<{ messageId: string; body: string }> },
+  context: LambdaContextLike,
+) {
+  log.addContext(context);
   const batchItemFailures: Array<{ itemIdentifier: string }> = [];
   for (const record of event.Records ?? []) {
+    log.resetKeys();
+    log.appendKeys({ messageId: record.messageId });
     try {
       const { runId, batch } = JSON.parse(record.body) as BatchMessage;
+      // The scheduled run's id and the batch's: the correlation keys of every line of this sweep.
+      log.appendKeys({ runId, batchId: batch.id });
       const report = await runSync({
         config: configForBatch(settings.config, batch),
         store,
@@ -43,15 +48,11 @@ export async function handler(event: { Records?: Array<{ messageId: string; body
         // A provider's Retry-After longer than the time left fails the scope instead of sleeping past the deadline.
         retryDeps: withDeadline(realRetryDeps, () => context.getRemainingTimeInMillis() - RETRY_DEADLINE_MARGIN_MS),
       });
-      publishRunMetrics(metrics, {
-        report,
-        statuses: [],
-        nowMs: Date.now(),
-        staleAfterHours: settings.staleAfterHours,
-      });
+      // Staleness is the scheduled tick's to measure (every scope's status): a batch knows only its own.
+      publishRunMetrics(metrics, report);
       log.info("batch synced", { runId, batch: batch.id, scopes: report.scopes.length, ok: report.ok });
     } catch (e) {
-      log.error("batch failed", { messageId: record.messageId, error: (e as Error).message });
+      log.error("batch failed", { error: e });
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }

@@ -52,6 +52,9 @@ const USAGE = `Usage:
                    [--fresh] [--json]
                      the latest image in every scope of every account, one row per scope, version,
                      architecture and type; stale ones (no usable image left) marked, or left out (--fresh)
+  image-sync republish (--since <24h|7d|ISO time> [--until <time>] | --run <runId>) [--dry-run] [--json]
+                     re-publish the change events and history of a window or run from the table
+                     (needs EVENT_BUS_NAME; EVENTBRIDGE_ENDPOINT for a local bus)
   image-sync demo                      sync the built-in emulator's catalogue (what npm start runs)
   image-sync emulator [--port <n>]     run the provider emulator and print a config for it
 
@@ -76,6 +79,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await statusCommand(rest, io);
       case "where":
         return await whereCommand(rest, io);
+      case "republish":
+        return await republishCommand(rest, io);
       case "demo":
         return await demoCommand(rest, io);
       case "emulator":
@@ -549,6 +554,52 @@ async function printWhere(pointers: LatestPointer[], asked: Array<string | undef
       `${new Set(pointers.map((p) => `${p.account}#${p.scope}`)).size} scopes` +
       `${stale ? ` (${stale} stale: no usable image left, naming their last one)` : ""}\n`,
   );
+}
+
+async function republishCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      run: { type: "string" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.since && !values.run) throw new UsageError("republish needs --since <time> or --run <runId>");
+  const now = new Date();
+  const since = values.since === undefined ? undefined : parseSince(values.since, now);
+  if (values.since !== undefined && !since)
+    throw new UsageError(`--since "${values.since}" is not a duration or an ISO time`);
+  const until = values.until === undefined ? undefined : parseSince(values.until, now);
+  if (values.until !== undefined && !until)
+    throw new UsageError(`--until "${values.until}" is not a duration or an ISO time`);
+  const { republishFromEnv } = await import("./events/republish-env.ts");
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const selection = {
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+      ...(values.run ? { runId: values.run } : {}),
+    };
+    const result = await republishFromEnv(opened.store, selection, io.env, {
+      dryRun: values["dry-run"] === true,
+      warn: (m) => io.stderr(`image-sync: ${m}\n`),
+    });
+    io.stdout(
+      values.json
+        ? `${JSON.stringify(result)}\n`
+        : `${values["dry-run"] ? "would re-publish" : "re-published"} ${result.events} change events, ${result.anomalies} anomalies, ` +
+            `${result.pointerEvents} pointer moves (${result.records} records from ${result.scopes} scopes); ` +
+            `history: ${result.recorded}; failed: ${result.failed}\n`,
+    );
+    return result.failed === 0 ? 0 : 1;
+  } finally {
+    await opened.close();
+  }
 }
 
 async function demoCommand(args: readonly string[], io: CliIo): Promise<number> {

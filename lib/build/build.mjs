@@ -1,4 +1,4 @@
-// Bundles the CLI, the library entry, the query API and each Lambda handler with esbuild (ESM, Node 20+).
+// Bundles the CLI, the library entry, the query API (ESM, Node 20+) and each Lambda handler (Node 22) with esbuild.
 // Plain JavaScript so that `npm install` (prepare) can run it before anything is compiled.
 import { readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -67,6 +67,8 @@ await Promise.all([
   ...handlers.map((name) =>
     build({
       ...common,
+      // The functions run on nodejs22.x (serverless.yml); the CLI and the library keep Node 20.
+      target: "node22",
       entryPoints: [join(root, "handlers", `${name}.ts`)],
       outdir: join(root, "dist", "handlers"),
       outExtension: { ".js": ".mjs" },

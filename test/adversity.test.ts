@@ -5,27 +5,18 @@ import { API_IDS, type ApiId, type StoredImage } from "../lib/model.ts";
 import { createStore, type Store } from "../lib/store/store.ts";
 import { configForBatch } from "../lib/sync/batch.ts";
 import { defaultPlanOptions, planRun } from "../lib/sync/fanout.ts";
-import { type DynamoProxy, startDynamoProxy } from "./helpers/dynamo-proxy.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+import { type DynamoProxy, type ProxiedStack, startProxiedStack } from "./helpers/dynamo-proxy.ts";
+import type { Stack } from "./helpers/stack.ts";
 
+let local: ProxiedStack;
 let stack: Stack;
 let proxy: DynamoProxy;
-let tables = 0;
 beforeAll(async () => {
-  stack = await startStack({ scale: 0.3 });
-  proxy = await startDynamoProxy(stack.dynamo.endpoint);
+  local = await startProxiedStack({ scale: 0.3 });
+  ({ stack, proxy } = local);
 });
-afterAll(async () => {
-  await proxy?.close();
-  await stack?.close();
-});
-
-/** A fresh table reached through the proxy, so a test can fail any single DynamoDB request. */
-async function proxiedStore(): Promise<Store> {
-  const store = createStore({ tableName: `adversity-${++tables}`, endpoint: proxy.endpoint, localCredentials: true });
-  await store.ensureTable();
-  return store;
-}
+afterAll(() => local?.close());
+const proxiedStore = () => local.freshStore();
 
 const records = (api: ApiId, scope: string) => {
   const list = stack.emulator.catalogue.get(api)?.get(scope);
@@ -336,7 +327,7 @@ describe("every image write is reported and handed to the consumer once, whateve
 
 describe("fan-out workers keep a time budget and always let their holds go (defect 6)", () => {
   it("a worker near its deadline stops starting scopes, reports them, and a redelivery makes progress", async () => {
-    const tableName = `adversity-worker-${++tables}`;
+    const tableName = "adversity-worker";
     const store = createStore({ tableName, endpoint: stack.dynamo.endpoint, localCredentials: true });
     await store.ensureTable();
     const config = stack.config(["zenlayer-vm"], () => ({ scopes: ["FRA-A", "HKG-A", "LAX-A", "SIN-A"] }));

@@ -194,8 +194,11 @@ describe("manifests and sweep records over real syncs", () => {
       ...store,
       // As if the run died after its image writes: neither the new manifest nor the status lands.
       commitScope: (...args) => (faults.commitLost ? new Promise(() => {}) : store.commitScope(...args)),
-      // As if every hold lapsed and was taken: nothing can be recorded on the lease.
-      releaseScopes: (...args) => (faults.leaseLapsed ? Promise.resolve([...args[1]]) : store.releaseScopes(...args)),
+      // As if DynamoDB refused to let the holds go: nothing can be recorded on the lease.
+      releaseScopes: (...args) =>
+        faults.leaseLapsed
+          ? Promise.reject(Object.assign(new Error("unavailable"), { name: "ServiceUnavailable" }))
+          : store.releaseScopes(...args),
     };
     return { store: wrapped, calls, faults };
   }
@@ -282,7 +285,7 @@ describe("manifests and sweep records over real syncs", () => {
     expect(await raw.acquireScopes("zenlayer-vm", ["SIN-A"], "next-run", Date.now(), 60_000)).toEqual(["SIN-A"]);
   });
 
-  it("a lease that lapsed cannot carry the record: the unchanged scopes' statuses are written instead", async () => {
+  it("a lease that cannot be let go cannot carry the record: the unchanged scopes' statuses are written instead", async () => {
     const raw = await stack.freshStore();
     const { store, calls, faults } = instrument(raw);
     const config = stack.config(["zenlayer-vm"], () => ({ scopes: ["FRA-A", "HKG-A", "SIN-A"] }));

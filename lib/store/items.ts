@@ -220,6 +220,9 @@ export const sweptAttr = (scope: string): string => `W#${scope}`;
 /** Scopes one lease update names (each costs about 50 characters of a 4 KB expression). */
 export const LEASE_CHUNK = 50;
 
+/** The lease item's top-level owner while it carries scope holds (what an older version reads as held). */
+export const SCOPED_OWNER = "scoped";
+
 /** A scope's hold as stored on the lease item. */
 export interface ScopeHold {
   owner: string;
@@ -239,8 +242,10 @@ export function acquireScopesParams(
   ttlMs: number,
 ): UpdateCommandInput {
   const names: Record<string, string> = { "#o": "owner", "#lu": "leaseUntil", "#u": "until" };
-  const sets = ["itemType = :type", "expiresAt = :expires"];
-  const conditions = ["(attribute_not_exists(#o) OR #lu < :now)"];
+  // owner "scoped" and leaseUntil keep an older version's account-wide acquire (attribute_not_exists(owner) OR
+  // leaseUntil < now OR owner = its own) off the account while these holds may be live.
+  const sets = ["itemType = :type", "expiresAt = :expires", "#o = :scoped", "#lu = :until"];
+  const conditions = ["(attribute_not_exists(#o) OR #o = :scoped OR #lu < :now)"];
   scopes.forEach((scope, i) => {
     names[`#a${i}`] = holdAttr(scope);
     sets.push(`#a${i} = :hold`);
@@ -255,6 +260,8 @@ export function acquireScopesParams(
     ExpressionAttributeValues: {
       ":type": "lease",
       ":hold": { owner, until: nowMs + ttlMs } satisfies ScopeHold,
+      ":scoped": SCOPED_OWNER,
+      ":until": nowMs + ttlMs,
       ":now": nowMs,
       ":expires": Math.floor((nowMs + ttlMs) / 1000) + LEASE_ITEM_TTL_SECONDS,
     },
@@ -286,8 +293,13 @@ export function releaseScopesParams(
     removes.push(`#a${i}`);
     conditions.push(`#a${i}.#ow = :owner`);
     const at = record.scopes[`${account}#${scope}`];
-    if (at === undefined) return;
     names[`#w${i}`] = sweptAttr(scope);
+    // A scope this run did not find unchanged had its status written: an older record (from a run whose clock
+    // ran ahead, say) must not hide it.
+    if (at === undefined) {
+      removes.push(`#w${i}`);
+      return;
+    }
     values[`:w${i}`] = { at, runId: record.runId };
     sets.push(`#w${i} = :w${i}`);
   });
@@ -315,7 +327,11 @@ export function liveHolds(item: Record<string, unknown> | undefined, nowMs: numb
 
 /** True when the lease item carries a live account-wide lease of an older version of this code. */
 export function legacyLeaseLive(item: Record<string, unknown> | undefined, nowMs: number): boolean {
-  return typeof item?.owner === "string" && !(typeof item.leaseUntil === "number" && item.leaseUntil < nowMs);
+  return (
+    typeof item?.owner === "string" &&
+    item.owner !== SCOPED_OWNER &&
+    !(typeof item.leaseUntil === "number" && item.leaseUntil < nowMs)
+  );
 }
 
 /**

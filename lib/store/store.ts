@@ -28,6 +28,7 @@ import {
   anomalyItem,
   clearManifestParams,
   historyItem,
+  holdAttr,
   imageFromItem,
   imageItem,
   imagePk,
@@ -161,6 +162,11 @@ export interface Store extends ItemReader {
     ttlMs: number,
   ): Promise<string[]>;
   /**
+   * True while a lease of an older version of this code (one item per account or per fan-out batch, with owner
+   * and leaseUntil) is live: its scopes are unknown, so no scope may be swept until it lapses (one Query).
+   */
+  olderVersionLeaseLive(nowMs: number): Promise<boolean>;
+  /**
    * Lets the holds go with the run's record of its unchanged sweeps; returns the scopes whose hold was no longer
    * ours (lapsed and taken), for which nothing was recorded.
    */
@@ -235,6 +241,8 @@ export function createStore(opts: StoreOptions): Store {
     counter: { requests: number },
     context: { account?: string; scope?: string },
     what: string,
+    /** Hears of the requests each attempt processed (all but its UnprocessedItems), even when a later one fails. */
+    onLanded: (landed: Record<string, unknown>[]) => void = () => {},
   ): Promise<void> {
     let pending = requests;
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -250,12 +258,39 @@ export function createStore(opts: StoreOptions): Store {
       counter.requests++;
       try {
         const out = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-        pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+        const unprocessed = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+        const left = new Set(unprocessed.map(requestKey));
+        onLanded(pending.filter((r) => !left.has(requestKey(r))));
+        pending = unprocessed;
       } catch (e) {
         const err = storeError("batch write", e, context);
         if (!err.retryable) throw err;
       }
     }
+  }
+
+  /** Store.releaseScopes. */
+  async function releaseHolds(
+    account: string,
+    scopes: readonly string[],
+    owner: string,
+    record: SweepRecord,
+    nowMs: number,
+  ): Promise<string[]> {
+    const lost: string[] = [];
+    for (let i = 0; i < scopes.length; i += LEASE_CHUNK) {
+      let ours = scopes.slice(i, i + LEASE_CHUNK);
+      for (let attempt = 1; ours.length > 0 && attempt <= 3; attempt++) {
+        if (await leaseUpdate(releaseScopesParams(tableName, account, ours, owner, record, nowMs), account)) break;
+        // A hold lapsed and was taken: let go of the others, leave that one to its new owner. A hold already
+        // gone was let go (an update applied, answered with a 5xx and retried).
+        const item = await leaseItem(account);
+        const ownerOf = (scope: string) => (item?.[holdAttr(scope)] as { owner?: unknown } | undefined)?.owner;
+        lost.push(...ours.filter((scope) => ownerOf(scope) !== undefined && ownerOf(scope) !== owner));
+        ours = ours.filter((scope) => ownerOf(scope) === owner);
+      }
+    }
+    return lost;
   }
 
   /** One conditional lease update: false when its condition failed. */
@@ -289,12 +324,19 @@ export function createStore(opts: StoreOptions): Store {
     landed: (c: Change) => void = () => {},
   ): Promise<void> {
     const first = batch[0]?.after;
+    const byKey = new Map(batch.map((c) => [requestKey({ PutRequest: { Item: imageItem(c.after) } }), c]));
     try {
       await batchWrite(
         batch.map((c) => ({ PutRequest: { Item: imageItem(c.after) } })),
         counter,
         { account: first?.account, scope: first?.scope },
         "new images",
+        (requests) => {
+          for (const r of requests) {
+            const c = byKey.get(requestKey(r));
+            if (c) landed(c);
+          }
+        },
       );
     } catch (e) {
       // One item DynamoDB refuses fails the whole request: alone, it fails by itself.
@@ -325,6 +367,12 @@ export function createStore(opts: StoreOptions): Store {
         );
       stats.itemsWritten++;
     } catch (e) {
+      // A write DynamoDB applied but answered with a 5xx is retried by the SDK, and the retry's condition fails:
+      // the item holding this very change (its rev, run and content) means it landed.
+      if (e instanceof ConditionalCheckFailedException && (await holdsChange(change))) {
+        stats.itemsWritten++;
+        return;
+      }
       if (e instanceof ConditionalCheckFailedException) {
         throw new StoreError(
           "CONCURRENT_MODIFICATION",
@@ -336,6 +384,26 @@ export function createStore(opts: StoreOptions): Store {
         throw itemTooLargeError([change], e);
       throw storeError("write", e, { account: change.after.account, scope: change.after.scope });
     }
+  }
+
+  /** True when the stored item is the one this change writes (a consistent read). */
+  async function holdsChange(change: Change): Promise<boolean> {
+    stats.readRequests++;
+    const out = await doc.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { PK: imagePk(change.after.account, change.after.scope), SK: imageSk(change.after.imageId) },
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Item;
+    const last = item?.lastChange as { runId?: unknown; kind?: unknown } | undefined;
+    return (
+      item?.rev === change.after.rev &&
+      item?.contentHash === change.after.contentHash &&
+      last?.runId === change.after.lastChange.runId &&
+      last?.kind === change.after.lastChange.kind
+    );
   }
 
   const reader = createItemReader(doc, tableName, stats);
@@ -507,39 +575,33 @@ export function createStore(opts: StoreOptions): Store {
     },
     async acquireScopes(account, scopes, owner, nowMs, ttlMs) {
       const taken: string[] = [];
-      for (let i = 0; i < scopes.length; i += LEASE_CHUNK) {
-        let wanted = scopes.slice(i, i + LEASE_CHUNK);
-        // All or none per update: when some are held, read who holds what and take the free ones.
-        for (let attempt = 1; wanted.length > 0 && attempt <= 3; attempt++) {
-          if (await leaseUpdate(acquireScopesParams(tableName, account, wanted, owner, nowMs, ttlMs), account)) {
-            taken.push(...wanted);
-            break;
+      try {
+        for (let i = 0; i < scopes.length; i += LEASE_CHUNK) {
+          let wanted = scopes.slice(i, i + LEASE_CHUNK);
+          // All or none per update: when some are held, read who holds what and take the free ones. A hold that
+          // is already ours (an update DynamoDB applied, answered with a 5xx and retried) counts as taken.
+          for (let attempt = 1; wanted.length > 0 && attempt <= 3; attempt++) {
+            if (await leaseUpdate(acquireScopesParams(tableName, account, wanted, owner, nowMs, ttlMs), account)) {
+              taken.push(...wanted);
+              break;
+            }
+            const item = await leaseItem(account);
+            const held = liveHolds(item, nowMs);
+            taken.push(...wanted.filter((scope) => held.get(scope) === owner));
+            wanted = legacyLeaseLive(item, nowMs) ? [] : wanted.filter((scope) => !held.has(scope));
           }
-          const item = await leaseItem(account);
-          const held = liveHolds(item, nowMs);
-          wanted = legacyLeaseLive(item, nowMs) ? [] : wanted.filter((scope) => !held.has(scope));
         }
+      } catch (e) {
+        // No hold outlives a failed acquisition: the chunks already taken are let go before the error is told.
+        if (taken.length > 0)
+          await releaseHolds(account, taken, owner, { runId: owner, scopes: {} }, nowMs).catch(() => undefined);
+        throw e;
       }
       return taken;
     },
-    async releaseScopes(account, scopes, owner, record, nowMs) {
-      const lost: string[] = [];
-      for (let i = 0; i < scopes.length; i += LEASE_CHUNK) {
-        let ours = scopes.slice(i, i + LEASE_CHUNK);
-        for (let attempt = 1; ours.length > 0 && attempt <= 3; attempt++) {
-          if (await leaseUpdate(releaseScopesParams(tableName, account, ours, owner, record, nowMs), account)) break;
-          // A hold lapsed and was taken: let go of the others, leave that one to its new owner.
-          const item = await leaseItem(account);
-          const still = new Set(
-            Object.entries(item ?? {})
-              .filter(([k, v]) => k.startsWith("S#") && (v as { owner?: unknown } | null)?.owner === owner)
-              .map(([k]) => k.slice(2)),
-          );
-          lost.push(...ours.filter((scope) => !still.has(scope)));
-          ours = ours.filter((scope) => still.has(scope));
-        }
-      }
-      return lost;
+    releaseScopes: releaseHolds,
+    async olderVersionLeaseLive(nowMs) {
+      return (await queryAll(leasesQuery(tableName))).some((item) => legacyLeaseLive(item, nowMs));
     },
     async loadManifest(key, ref) {
       return manifestFromItems(await queryAll(manifestQuery(tableName, key)), ref);
@@ -598,6 +660,16 @@ export function createStore(opts: StoreOptions): Store {
 }
 
 const BATCH_MAX = 25;
+
+/** The key a BatchWriteItem request writes or deletes, to tell the processed requests from the unprocessed. */
+function requestKey(request: Record<string, unknown>): string {
+  const r = request as {
+    PutRequest?: { Item?: Record<string, unknown> };
+    DeleteRequest?: { Key?: Record<string, unknown> };
+  };
+  const key = r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {};
+  return `${String(key.PK)}\u0000${String(key.SK)}`;
+}
 const BATCH_ATTEMPTS = 8;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -218,6 +218,15 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       for (const scope of taken) tasks.push({ account, scope });
     }),
   );
+  // While a run of an older version (account- or batch-wide leases) is live, its scopes are unknown: sweep none.
+  if (!dryRun && tasks.length > 0 && (await olderVersionLive())) {
+    for (const { account, scope } of tasks.splice(0)) {
+      const err = new ImageSyncError("LEASE_HELD", "a run of an older version holds a lease; skipped until it lapses", {
+        context: { account: account.name, api: account.api, scope },
+      });
+      reports.push({ ...emptyReport(account, scope), status: "skipped", error: errorSummary(err) });
+    }
+  }
 
   try {
     const statuses = new Map((await opts.store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
@@ -229,6 +238,16 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     );
   } finally {
     await Promise.all([...holds.keys()].map((account) => letGo(account)));
+  }
+
+  /** True while an older version's lease is live (a store that cannot tell says no: its holds still apply). */
+  async function olderVersionLive(): Promise<boolean> {
+    try {
+      return await opts.store.olderVersionLeaseLive(now());
+    } catch (e) {
+      log.warn("could not read the leases of older versions", { error: asImageSyncError(e).describe() });
+      return false;
+    }
   }
 
   /** The account's scopes, or null (reported as the account's failure) when discovery fails. */
@@ -287,8 +306,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     } catch (e) {
       log.warn("could not release lease", { account: account.name, error: asImageSyncError(e).describe() });
     }
-    // What the lease could not carry (or did not, its hold having lapsed) goes to the status items themselves.
-    const unrecorded = swept.filter((s, i) => lost === null || i >= MAX_RECORDED_SCOPES || lost.has(s.scope));
+    // What the lease could not carry goes to the status items themselves; a scope whose hold lapsed and was taken
+    // is left to its new owner, and when the release failed outright every status is written.
+    const unrecorded = swept.filter((s, i) => lost === null || (i >= MAX_RECORDED_SCOPES && !lost.has(s.scope)));
     for (const status of unrecorded) {
       await opts.store
         .putScopeStatus(status)
@@ -315,6 +335,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     // Image changes written so far (reported and handed to onChanges even when a later write fails).
     const written: Change[] = [];
     let handedOver = false;
+    // The scope is reported, and its status written, once: a consumer that throws afterwards changes neither.
+    let finished = false;
     const finish = async (
       status: ScopeOutcome,
       error: ImageSyncError | null,
@@ -322,12 +344,15 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       /** "unchanged": recorded on the lease; a manifest: written with the status, which names it. */
       record: "unchanged" | ManifestRecord | null = null,
     ) => {
+      if (finished) return;
+      finished = true;
       report.status = status;
       report.error = error ? errorSummary(error) : null;
       report.requests = counter.requests;
       report.durationMs = now() - t0;
       reports.push(report);
-      if (dryRun) return;
+      // A run whose hold lapsed writes nothing for the scope: its status is the new owner's to write.
+      if (dryRun || error?.code === "LEASE_LAPSED") return;
       const at = new Date(now()).toISOString();
       const next: ScopeStatus = {
         account: account.name,
@@ -611,6 +636,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         // Deprecated images carry their replacement, chosen from the scope as it stands after this run (held
         // deprecations are not applied, so they neither get one nor move a pointer).
         const apply = withRunChanges(withReplacements(stored, guarded.apply));
+        let held: Anomaly | null = null;
         const pointers = planPointers({
           key,
           images: applyChanges(stored, apply).values(),
@@ -668,7 +694,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
             })),
           };
           if (!dryRun) await opts.store.putAnomaly(anomaly, now());
-          await opts.onAnomaly?.(anomaly);
+          held = anomaly;
         }
         // While deprecations are held, the last trusted picture (counts per listing) stays the reference.
         const counts = guarded.held ? (previous?.counts ?? diff.counts) : diff.counts;
@@ -682,11 +708,17 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           manifestRef ? null : withFingerprints(applyChanges(stored, apply), fetched, sweep.pageRecords()),
         );
         handedOver = true;
+        if (held) await opts.onAnomaly?.(held);
         await opts.onChanges?.(apply, report, pointers);
         return;
       }
     } catch (e) {
       const err = asImageSyncError(e, { account: account.name, api: account.api, scope });
+      if (finished) {
+        // The scope committed; what failed is the consumer it was handed to (onChanges or onAnomaly).
+        scopeLog.error("the consumer of this scope's changes failed", { error: err.describe() });
+        return;
+      }
       if (written.length === 0) scopeLog.error("scope failed: nothing changed", { error: err.describe() });
       else
         scopeLog.error("scope failed after some writes: those changes are reported, the rest waits for the next run", {

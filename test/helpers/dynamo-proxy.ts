@@ -4,6 +4,9 @@
 // ValidationException failing the whole request, as DynamoDB does).
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { EmulatorOptions } from "../../lib/emulator/index.ts";
+import { createStore, type Store } from "../../lib/store/store.ts";
+import { type Stack, startStack } from "./stack.ts";
 
 export interface DynamoProxy {
   endpoint: string;
@@ -19,11 +22,33 @@ export interface DynamoProxy {
    * exception's short name, e.g. "ValidationException", with HTTP 400 or 500), or undefined to go on.
    */
   fault?: (target: string, body: string) => { type: string; status?: number } | undefined;
+  /**
+   * A request's fate, decided before `fault`: `send` is the body to forward (the request's own when absent,
+   * nothing when null); `reply` turns what dynalite answered (null when nothing was forwarded) into the answer
+   * (a write that lands and is then answered with a 5xx, a BatchWriteItem answered as partly unprocessed).
+   */
+  hook?: (target: string, body: string) => ProxyPlan | undefined;
   close(): Promise<void>;
 }
 
 const refuses = (body: string, ids: ReadonlySet<string>): boolean =>
   [...ids].some((id) => body.includes(`"imageId":{"S":${JSON.stringify(id)}}`));
+
+export interface ProxyReply {
+  status: number;
+  body: string;
+}
+
+export interface ProxyPlan {
+  send?: string | null;
+  reply?: (out: ProxyReply | null) => ProxyReply;
+}
+
+/** DynamoDB's answer when a request may or may not have been applied. */
+export const INTERNAL_ERROR: ProxyReply = {
+  status: 500,
+  body: JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: "injected" }),
+};
 
 export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   const to = new URL(target);
@@ -68,6 +93,15 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
       const target = String(req.headers["x-amz-target"] ?? "");
       const headers = { ...req.headers } as Record<string, unknown>;
       delete headers["content-length"];
+      const plan = proxy.hook?.(target.replace(/^DynamoDB_\d+\./, ""), body);
+      if (plan) {
+        const send = plan.send === undefined ? body : plan.send;
+        const out = send === null ? null : await forward(headers, send);
+        const answer = plan.reply ? plan.reply(out) : (out as ProxyReply);
+        res.writeHead(answer.status, { "content-type": "application/x-amz-json-1.0" });
+        res.end(answer.body);
+        return;
+      }
       const injected = proxy.fault?.(target.replace(/^DynamoDB_\d+\./, ""), body);
       if (injected) {
         res.writeHead(injected.status ?? 400, { "content-type": "application/x-amz-json-1.0" });
@@ -130,4 +164,37 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
       server.closeAllConnections();
     });
   return proxy;
+}
+
+/** The local stack with the proxy in front of its dynalite, and fresh tables reached through the proxy. */
+export interface ProxiedStack {
+  stack: Stack;
+  proxy: DynamoProxy;
+  /** A fresh table through the proxy, so a test can fail any single DynamoDB request. */
+  freshStore(): Promise<Store>;
+  close(): Promise<void>;
+}
+
+let proxiedTables = 0;
+
+export async function startProxiedStack(options: EmulatorOptions = {}): Promise<ProxiedStack> {
+  const stack = await startStack(options);
+  const proxy = await startDynamoProxy(stack.dynamo.endpoint);
+  return {
+    stack,
+    proxy,
+    freshStore: async () => {
+      const store = createStore({
+        tableName: `proxied-${++proxiedTables}`,
+        endpoint: proxy.endpoint,
+        localCredentials: true,
+      });
+      await store.ensureTable();
+      return store;
+    },
+    close: async () => {
+      await proxy.close();
+      await stack.close();
+    },
+  };
 }

@@ -11,7 +11,7 @@ const env = process.env;
 describe("model-based adversarial test", () => {
   it("no sequence of changes, faults and overlapping runs breaks the contract", async () => {
     const result = await runModel({
-      numRuns: Number(env.MODEL_RUNS ?? 40),
+      numRuns: Number(env.MODEL_RUNS ?? 30),
       maxOps: 8,
       ...(env.MODEL_SEED ? { seed: Number(env.MODEL_SEED) } : {}),
       ...(env.MODEL_PATH ? { path: env.MODEL_PATH } : {}),

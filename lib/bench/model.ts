@@ -62,8 +62,9 @@ import { type DynamoFaultKind, type DynamoWire, startDynamoWire, type WirePlan }
  * so that it passes; the integrator removes an entry once its fix is merged (and the run must stay green).
  *   1  A DynamoDB fault or a dead stop is not injected into a run that sweeps a scope never completed (its
  *      first sync failing after image writes leaves a baseline forever: C1 and C8 break).
- *   2  Changes between the pages of one sweep go one way per scope: removals, or insertions, not both (a removal
- *      before the offset with an insertion after it keeps totalCount and deprecates a listed image: C1).
+ *   2  Changes between the pages of one sweep go one way per scope: removals, or insertions, not both, and no
+ *      `replace` (a removal before the offset with an insertion after it keeps totalCount and deprecates a
+ *      listed image: C1).
  *   4  Runs of one step never share a scope unless they share a lease key with distinct run ids (an inline run
  *      beside a worker, overlapping batches or a concurrent redelivery sweep one scope twice at once: C7, C1).
  *   8  C5 is not checked (changes written by a scope that then fails, or re-diffed after a conflict, are not
@@ -84,7 +85,8 @@ const LEASE_MS = 10 * 60_000;
 
 /** A change to a scope's true catalogue; `at` (0..1) picks the position. */
 export interface CatChange {
-  t: "remove" | "insert" | "readd" | "flip" | "touch";
+  /** `replace`: the image at `at` goes and a new one is appended (the listing keeps its length). */
+  t: "remove" | "insert" | "readd" | "flip" | "touch" | "replace";
   at: number;
 }
 /** A catalogue change made when the `request`-th DescribeImages request of the step for the scope arrives. */
@@ -110,6 +112,13 @@ export const PROVIDER_FAULTS = [
   "image-on-two-pages",
 ] as const;
 export type ProviderFaultKind = (typeof PROVIDER_FAULTS)[number];
+/** Faults that answer HTTP 200 with a listing that is not the catalogue. */
+const LIES: ReadonlySet<ProviderFaultKind> = new Set([
+  "lying-total",
+  "empty-listing",
+  "page-swap",
+  "image-on-two-pages",
+]);
 /** A fault on `times` DescribeImages requests for the scope from the step's `request`-th on. */
 export interface ProviderFault {
   scope: number;
@@ -139,7 +148,7 @@ export interface Sequence {
 
 const frac = fc.integer({ min: 0, max: 99 }).map((n) => n / 100);
 const catChange: fc.Arbitrary<CatChange> = fc.record({
-  t: fc.constantFrom("remove", "insert", "readd", "flip", "touch"),
+  t: fc.constantFrom("remove", "insert", "readd", "flip", "touch", "replace"),
   at: frac,
 });
 const scopeIx = fc.integer({ min: 0, max: SCOPES.length - 1 });
@@ -238,7 +247,7 @@ export function describeOp(op: Op): string {
           : r.db.dieAfterWrite !== undefined
             ? ` dies after write ${r.db.dieAfterWrite}`
             : "";
-        return `${r.redelivery && r.mode === "worker" ? "redelivered " : ""}${who}${db}`;
+        return `${r.redelivery && r.mode === "worker" ? "redelivery of the last worker message" : who}${db}`;
       });
       const mid = op.mid.map((m) => `${SCOPES[m.scope]} at request ${m.request}: ${describeChange(m.change)}`);
       const faults = op.faults.map(
@@ -457,9 +466,16 @@ class Runner {
         this.removed.get(scope)?.push(String(r.imageId));
         return;
       }
-      case "insert":
-        list.splice(Math.floor(c.at * (list.length + 1)), 0, this.newRecord(scope));
+      case "replace":
+        this.apply(scope, { t: "remove", at: c.at });
+        this.apply(scope, { t: "insert", at: 1 });
         return;
+      case "insert": {
+        const r = this.newRecord(scope);
+        list.splice(Math.floor(c.at * (list.length + 1)), 0, r);
+        if (r.imageStatus !== "AVAILABLE") note("unusable", String(r.imageId));
+        return;
+      }
       case "readd": {
         const gone = this.removed.get(scope) ?? [];
         const present = new Set(list.map((r) => String(r.imageId)));
@@ -467,7 +483,9 @@ class Runner {
         if (back.length === 0) return;
         const id = back[Math.floor(c.at * back.length)] as string;
         const record = this.universe.get(scope)?.get(id);
-        if (record) list.splice(Math.floor(c.at * (list.length + 1)), 0, record);
+        if (!record) return;
+        list.splice(Math.floor(c.at * (list.length + 1)), 0, record);
+        if (record.imageStatus !== "AVAILABLE") note("unusable", id);
         return;
       }
       case "flip": {
@@ -531,26 +549,33 @@ class Runner {
   // ------------------------------------------------------------------------------------------------------
 
   private gate(op: Extract<Op, { t: "sync" }>): Extract<Op, { t: "sync" }> {
-    let runs = op.runs.map((r) => ({ ...r }));
+    // A redelivery repeats the last worker message (its batch and run id), from this step or an earlier one.
     const scopesOf = (r: Invocation) => (r.mode === "inline" ? [...SCOPES] : (BATCHES[r.batch]?.scopes ?? []));
-    if (this.known.has(4)) {
-      const kept: Invocation[] = [];
-      for (const r of runs) {
-        const key = r.mode === "inline" ? ACCOUNT : (BATCHES[r.batch]?.id ?? "");
-        const concurrentRedelivery = r.mode === "worker" && r.redelivery && kept.some((k) => k.mode === "worker");
-        const overlaps = kept.some((k) => {
-          const kk = k.mode === "inline" ? ACCOUNT : (BATCHES[k.batch]?.id ?? "");
-          return kk !== key && scopesOf(k).some((s) => scopesOf(r).includes(s));
-        });
-        if (!concurrentRedelivery && !overlaps) kept.push(r);
+    const keyOf = (r: Invocation) => (r.mode === "inline" ? ACCOUNT : (BATCHES[r.batch]?.id ?? ""));
+    let last = this.lastWorker?.batch ?? null;
+    let runs: Invocation[] = [];
+    const fromThisStep = new Set<number>();
+    for (const generated of op.runs) {
+      const r = { ...generated };
+      if (r.mode === "worker" && r.redelivery) {
+        if (last === null) r.redelivery = false;
+        else r.batch = last;
       }
-      runs = kept;
+      if (this.known.has(4)) {
+        const concurrentRedelivery = r.mode === "worker" && r.redelivery && fromThisStep.has(r.batch);
+        const overlaps = runs.some((k) => keyOf(k) !== keyOf(r) && scopesOf(k).some((s) => scopesOf(r).includes(s)));
+        if (concurrentRedelivery || overlaps) continue;
+      }
+      if (r.mode === "worker" && !r.redelivery) last = r.batch;
+      if (r.mode === "worker") fromThisStep.add(r.batch);
+      runs.push(r);
     }
     if (this.known.has(1))
       runs = runs.map((r) => (scopesOf(r).some((s) => !this.completed.has(s)) ? { ...r, db: {} } : r));
     let mid = op.mid;
     if (this.known.has(2)) {
       mid = mid.filter((m) => {
+        if (m.change.t === "replace") return false;
         const removes = op.mid.some((x) => x.scope === m.scope && x.change.t === "remove");
         return !(removes && (m.change.t === "insert" || m.change.t === "readd"));
       });
@@ -573,18 +598,16 @@ class Runner {
 
   async step(op: Op): Promise<string[]> {
     if (op.t === "change") {
+      // Nothing is written between runs: the checks wait for the next run.
       for (const c of op.changes) this.apply(SCOPES[op.scope] as string, c);
-      return this.check(null, []);
+      return [];
     }
     if (op.t === "clock") {
       this.offset += op.ms;
-      return this.check(null, []);
+      return [];
     }
     const sync = this.gate(op);
-    const before = await this.scan();
-    const storedBefore = new Set(
-      [...before.values()].filter((i) => i.itemType === "image").map((i) => String(i.scope)),
-    );
+    const storedBefore = new Set([...this.snapshot.values()].map((i) => String(i.scope)));
     // The step's DescribeImages requests per scope, and which run sent each (for C7).
     const counts = new Map<string, number>();
     const sweeps: Array<{ tag: string; scope: string }> = [];
@@ -594,7 +617,11 @@ class Runner {
       const n = (counts.get(info.scope) ?? 0) + 1;
       counts.set(info.scope, n);
       for (const m of sync.mid) if (SCOPES[m.scope] === info.scope && m.request === n) this.apply(info.scope, m.change);
+      // A request for named images (a fix may confirm a removal so) is never lied to: the lies stand for a listing
+      // gone wrong, and a provider that lies about a named image cannot be told from one that dropped it.
+      const named = /"imageIds"/.test(req.body);
       for (const f of sync.faults) {
+        if (named && LIES.has(f.kind)) continue;
         const times = f.kind === "empty-listing" ? 1_000 : f.times;
         if (SCOPES[f.scope] === info.scope && n >= f.request && n < f.request + times) return this.fault(f, info);
       }
@@ -627,7 +654,10 @@ class Runner {
       sync.faults.length === 0 &&
       !this.outcomes.some((o) => o.dead && o.startedAt + LEASE_MS >= this.now() - 1_000 && o !== outcomes[0]);
     const t1 = Date.now();
-    const violations = await this.check({ outcomes, clean, storedBefore, sweeps }, outcomes);
+    // A listing that lies about its content (not an error the engine can see) may pass for complete: C2 cannot
+    // hold the engine to images it was never shown. C1 still holds it to every deprecation.
+    const lied = new Set(sync.faults.filter((f) => LIES.has(f.kind)).map((f) => SCOPES[f.scope] as string));
+    const violations = await this.check({ outcomes, clean, storedBefore, sweeps, lied }, outcomes);
     if (process.env.MODEL_DEBUG) console.log("check", Date.now() - t1);
     return violations;
   }
@@ -820,6 +850,7 @@ class Runner {
       clean: boolean;
       storedBefore: Set<string>;
       sweeps: Array<{ tag: string; scope: string }>;
+      lied: Set<string>;
     } | null,
     outcomes: Outcome[],
   ): Promise<string[]> {
@@ -861,7 +892,7 @@ class Runner {
         if (!o.report) continue;
         const w = this.windows.find((x) => x.tag === o.tag) as Window;
         for (const s of o.report.scopes) {
-          if (s.status !== "complete") continue;
+          if (s.status !== "complete" || step.lied.has(s.scope)) continue;
           for (const id of w.startUsable.get(s.scope) ?? []) {
             if (w.dropped.get(s.scope)?.has(id) || w.unusable.get(s.scope)?.has(id)) continue;
             const img = stored.get(`${s.scope}\u0000${id}`);
@@ -870,9 +901,10 @@ class Runner {
               continue;
             }
             if (img.state === "active") continue;
+            // Another run (a redelivery counts, it has its own window) that overlapped or followed this one.
             const writer = byRun.get(img.lastChange?.runId) ?? [];
-            const later = writer.some((x) => x.end === null || (x.end ?? 0) >= w.start);
-            if (!later || img.lastChange.runId === o.runId)
+            const later = writer.some((x) => x.tag !== o.tag && (x.end === null || x.end >= w.start));
+            if (!later)
               v.push(
                 `C2 ${s.scope} ${id} listed usable throughout the complete sweep of run ${o.tag} but stored ${img.state} (${img.deprecationReason}, by ${img.lastChange?.runId})`,
               );
@@ -1083,14 +1115,38 @@ function canon(v: unknown): string {
 
 let sequences = 0;
 
+/** A fresh table per sequence, the next one created while the current sequence runs. */
+const nextTables = new WeakMap<ModelStack, Promise<string>>();
+function makeTable(stack: ModelStack): Promise<string> {
+  const name = `model-${process.pid}-${++sequences}`;
+  const store = createStore({ tableName: name, endpoint: stack.dynamo.endpoint, localCredentials: true });
+  return store.ensureTable().then(
+    () => {
+      store.close();
+      return name;
+    },
+    (e: unknown) => {
+      store.close();
+      throw e;
+    },
+  );
+}
+function takeTable(stack: ModelStack): Promise<string> {
+  const table = nextTables.get(stack) ?? makeTable(stack);
+  const next = makeTable(stack);
+  next.catch(() => {});
+  nextTables.set(stack, next);
+  return table;
+}
+
 /** Runs one sequence on the stack; the violations of the first step that broke the contract, if any. */
 export async function runSequence(
   stack: ModelStack,
   seq: Sequence,
   known: ReadonlySet<number> = KNOWN_DEFECTS,
 ): Promise<SequenceResult> {
-  const id = ++sequences;
-  const runner = new Runner(stack, `model-${process.pid}-${id}`, known, id);
+  const table = await takeTable(stack);
+  const runner = new Runner(stack, table, known, sequences);
   try {
     await runner.setUp(seq.sizes);
     for (const [i, op] of seq.ops.entries()) {
@@ -1160,7 +1216,9 @@ export async function runModel(opts: ModelRunOptions): Promise<ModelRunResult> {
       `replay: seed ${out.seed}, path "${out.counterexamplePath}" (npm run soak -- --model --seed ${out.seed} --path ${out.counterexamplePath})`,
       `known defects left out: ${[...known].join(", ") || "none"}`,
       "shrunk sequence:",
-      shrunk ? describeSequence(shrunk) : "(none)",
+      shrunk
+        ? describeSequence({ ...shrunk, ops: shrunk.ops.slice(0, violations?.step ?? shrunk.ops.length) })
+        : "(none)",
       `broke at step ${violations?.step ?? "?"}:`,
       ...(violations?.violations ?? [String(out.errorInstance ?? "")]).slice(0, 20).map((x) => `  ${x}`),
     ].join("\n");

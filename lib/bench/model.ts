@@ -391,6 +391,7 @@ class Runner {
     private readonly table: string,
     private readonly known: ReadonlySet<number>,
     private readonly id: number,
+    private readonly tamper?: Tamper,
   ) {
     const scopes = stack.emulator.catalogue.get("zenlayer-vm") as Map<string, Record<string, unknown>[]>;
     scopes.clear();
@@ -657,6 +658,7 @@ class Runner {
     // A listing that lies about its content (not an error the engine can see) may pass for complete: C2 cannot
     // hold the engine to images it was never shown. C1 still holds it to every deprecation.
     const lied = new Set(sync.faults.filter((f) => LIES.has(f.kind)).map((f) => SCOPES[f.scope] as string));
+    await this.tamper?.({ raw: this.stack.raw, table: this.table, runIds: outcomes.map((o) => o.runId) });
     const violations = await this.check({ outcomes, clean, storedBefore, sweeps, lied }, outcomes);
     if (process.env.MODEL_DEBUG) console.log("check", Date.now() - t1);
     return violations;
@@ -1140,13 +1142,17 @@ function takeTable(stack: ModelStack): Promise<string> {
 }
 
 /** Runs one sequence on the stack; the violations of the first step that broke the contract, if any. */
+/** Changes the table behind the engine's back after a step's runs, before its checks (the harness's own tests). */
+export type Tamper = (ctx: { raw: DynamoDBDocumentClient; table: string; runIds: string[] }) => Promise<void>;
+
 export async function runSequence(
   stack: ModelStack,
   seq: Sequence,
   known: ReadonlySet<number> = KNOWN_DEFECTS,
+  tamper?: Tamper,
 ): Promise<SequenceResult> {
   const table = await takeTable(stack);
-  const runner = new Runner(stack, table, known, sequences);
+  const runner = new Runner(stack, table, known, sequences, tamper);
   try {
     await runner.setUp(seq.sizes);
     for (const [i, op] of seq.ops.entries()) {

@@ -67,11 +67,13 @@ import { type DynamoFaultKind, type DynamoWire, startDynamoWire, type WirePlan }
  *      listed image: C1).
  *   4  Runs of one step never share a scope unless they share a lease key with distinct run ids (an inline run
  *      beside a worker, overlapping batches or a concurrent redelivery sweep one scope twice at once: C7, C1).
+ *   7  No record grows past DynamoDB's item limit (`bloat`) or gains an integer above 2^53 (`bignum`): such a
+ *      record fails its whole batch, every run (C3, C2).
  *   8  C5 is not checked (changes written by a scope that then fails, or re-diffed after a conflict, are not
  *      handed over or counted).
  *   11 C4 does not compare `digested` or digest ids across deliveries (the digest id depends on the batching).
  */
-export const KNOWN_DEFECTS: ReadonlySet<number> = new Set([1, 2, 4, 8, 11]);
+export const KNOWN_DEFECTS: ReadonlySet<number> = new Set([1, 2, 4, 7, 8, 11]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Operations
@@ -85,8 +87,9 @@ const LEASE_MS = 10 * 60_000;
 
 /** A change to a scope's true catalogue; `at` (0..1) picks the position. */
 export interface CatChange {
-  /** `replace`: the image at `at` goes and a new one is appended (the listing keeps its length). */
-  t: "remove" | "insert" | "readd" | "flip" | "touch" | "replace";
+  /** `replace`: the image at `at` goes and a new one is appended (the listing keeps its length). `bloat`: the
+   *  record at `at` grows 500 fields of 900 bytes (455 KB); `bignum`: it gains an integer above 2^53. */
+  t: "remove" | "insert" | "readd" | "flip" | "touch" | "replace" | "bloat" | "bignum";
   at: number;
 }
 /** A catalogue change made when the `request`-th DescribeImages request of the step for the scope arrives. */
@@ -148,7 +151,10 @@ export interface Sequence {
 
 const frac = fc.integer({ min: 0, max: 99 }).map((n) => n / 100);
 const catChange: fc.Arbitrary<CatChange> = fc.record({
-  t: fc.constantFrom("remove", "insert", "readd", "flip", "touch", "replace"),
+  t: fc.oneof(
+    { weight: 12, arbitrary: fc.constantFrom("remove", "insert", "readd", "flip", "touch", "replace") },
+    { weight: 1, arbitrary: fc.constantFrom("bloat", "bignum") },
+  ),
   at: frac,
 });
 const scopeIx = fc.integer({ min: 0, max: SCOPES.length - 1 });
@@ -501,6 +507,16 @@ class Runner {
         if (r) r.imageDescription = `touched ${++this.touches}`;
         return;
       }
+      case "bloat": {
+        const r = list[Math.floor(c.at * list.length)];
+        if (r && !("blob0" in r)) for (let i = 0; i < 500; i++) r[`blob${i}`] = "x".repeat(900);
+        return;
+      }
+      case "bignum": {
+        const r = list[Math.floor(c.at * list.length)];
+        if (r) r.buildNumber = 2 ** 60;
+        return;
+      }
     }
   }
 
@@ -549,6 +565,11 @@ class Runner {
   // The gates of KNOWN_DEFECTS, in one place
   // ------------------------------------------------------------------------------------------------------
 
+  /** Defect 7: records too large for one item, or with integers above 2^53, poison their scope. */
+  private gated(c: CatChange): boolean {
+    return this.known.has(7) && (c.t === "bloat" || c.t === "bignum");
+  }
+
   private gate(op: Extract<Op, { t: "sync" }>): Extract<Op, { t: "sync" }> {
     // A redelivery repeats the last worker message (its batch and run id), from this step or an earlier one.
     const scopesOf = (r: Invocation) => (r.mode === "inline" ? [...SCOPES] : (BATCHES[r.batch]?.scopes ?? []));
@@ -574,6 +595,7 @@ class Runner {
     if (this.known.has(1))
       runs = runs.map((r) => (scopesOf(r).some((s) => !this.completed.has(s)) ? { ...r, db: {} } : r));
     let mid = op.mid;
+    mid = mid.filter((m) => !this.gated(m.change));
     if (this.known.has(2)) {
       mid = mid.filter((m) => {
         if (m.change.t === "replace") return false;
@@ -600,7 +622,7 @@ class Runner {
   async step(op: Op): Promise<string[]> {
     if (op.t === "change") {
       // Nothing is written between runs: the checks wait for the next run.
-      for (const c of op.changes) this.apply(SCOPES[op.scope] as string, c);
+      for (const c of op.changes) if (!this.gated(c)) this.apply(SCOPES[op.scope] as string, c);
       return [];
     }
     if (op.t === "clock") {
@@ -946,7 +968,7 @@ class Runner {
                 v.push(`C3 ${z} ${id} usable but stored ${img.state} (${img.deprecationReason}) after a clean run`);
               if (!usable && !held && img.state !== "deprecated")
                 v.push(`C3 ${z} ${id} unusable but stored active after a clean run`);
-              if (canon(img.raw) !== canon(r))
+              if (!sameRecord(img.raw, r))
                 v.push(`C3 ${z} ${id} stored record differs from the listed one after a clean run`);
             }
             if (!held)
@@ -1104,6 +1126,17 @@ class Runner {
         if (ids.size > 1) v.push(`C4 run ${runId} got ${ids.size} different digest ids over redeliveries`);
     return v;
   }
+}
+
+/**
+ * Whether a stored raw record is the listed one: fields a trimmed record names as dropped (its documented
+ * `_imageSyncTrimmed` marker) and an integer above 2^53 (kept in whatever lossless form) are not compared.
+ */
+function sameRecord(stored: Record<string, unknown>, listed: Record<string, unknown>): boolean {
+  const marker = stored._imageSyncTrimmed as { droppedFields?: string[] } | undefined;
+  const skip = new Set([...(marker?.droppedFields ?? []), "_imageSyncTrimmed", "buildNumber"]);
+  const strip = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => !skip.has(k)));
+  return canon(strip(stored)) === canon(strip(listed));
 }
 
 /** JSON with sorted keys (DynamoDB maps keep no order). */

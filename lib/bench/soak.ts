@@ -22,7 +22,7 @@ import { startLocalDynamo } from "../store/local.ts";
 import { createStore, type Store } from "../store/store.ts";
 import type { Change } from "../sync/diff.ts";
 import { runSync } from "../sync/engine.ts";
-import { KNOWN_DEFECTS, runModel } from "./model.ts";
+import { KNOWN_DEFECTS, parseDefects, runModel } from "./model.ts";
 
 const FAULT_KINDS = [
   "throttle",
@@ -295,18 +295,10 @@ async function main(): Promise<number> {
 
 /**
  * `--model`: the model-based adversarial test (lib/bench/model.ts) for `--runs` sequences. `--seed` and `--path`
- * replay a failure; `--known 1,2` (or `none`) replaces the defects left out (KNOWN_DEFECTS).
+ * replay a failure; `--known 1,2,redelivery-event-id` (or `none`) replaces the defects left out (KNOWN_DEFECTS).
  */
 async function modelSoak(values: { runs?: string; seed?: string; path?: string; known?: string }): Promise<number> {
-  const known =
-    values.known === undefined
-      ? KNOWN_DEFECTS
-      : new Set(
-          values.known
-            .split(",")
-            .filter((k) => k && k !== "none")
-            .map(Number),
-        );
+  const known = values.known === undefined ? KNOWN_DEFECTS : parseDefects(values.known);
   const numRuns = Number(values.runs ?? "200");
   const started = Date.now();
   const result = await runModel({

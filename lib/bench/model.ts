@@ -79,6 +79,31 @@ import { type DynamoFaultKind, type DynamoWire, startDynamoWire, type WirePlan }
  */
 export const KNOWN_DEFECTS: ReadonlySet<Defect> = new Set<Defect>([1, 2, 4, 7, 8, 11, "redelivery-event-id"]);
 
+/*
+ * What it found on the branch it was written on (each gate removed alone; shrunk by fast-check; replay with
+ * `npm run soak -- --model --known <the other gates> --seed S --path P`, or run the sequence with runSequence):
+ *   1  seed 1001: sizes Z1=7 Z2=26; 1. sync [inline, DynamoDB conditional failure on its 9th request] (Z2's second
+ *      batch of new images fails after the first landed); 2. sync [inline] -> C8: Z2's remaining images are
+ *      written as a baseline though 25 are stored (baselineAt stayed null: no guard, no events from then on).
+ *   2  seed 1002: sizes Z1=17; 1. sync [inline] with, between its pages, Z1 remove@0 at request 1 and replace@0
+ *      at request 2 -> C2: img-z1-005, listed throughout a complete first sweep, is not stored. The issue's own
+ *      scenario (sync; then a sync with replace@0 at request 2..5) gives C1: img-z1-004 (the first image of the
+ *      old page 2, still listed) deprecated missing.
+ *   4  seed 1004: sizes 0/0; 1. sync [inline | worker Z1] -> C7: both runs sweep Z1 at once (lease keys "vm" and
+ *      the batch id); with images the two baselines also overwrite each other's writes (C5).
+ *   7  seed 1007: sizes 0/0; 1. change Z1: replace@0, bloat@0; 2. sync [inline] -> C3: the clean run fails Z1 with
+ *      a ValidationException (item size) on BatchWriteItem.
+ *   8  seed 2008: sizes Z1=1; 1. sync [inline] (Z1 readd@0 mid-sweep); 2. sync [inline, DynamoDB
+ *      ValidationException on its 9th request] (Z1 flip@0, remove@0 mid-sweep) -> C5: the failed scope reports a
+ *      change it neither wrote nor handed over. With a ValidationException on request 10-13 of a run changing
+ *      three images: "deprecated Z1 img-z1-000 rev 2 written by the run but never handed to onChanges".
+ *   11 seed 1011: sizes Z2=3; 1. sync [inline]; 2. change Z2: remove@0 x2, insert@0.5, remove@0; 3. sync [inline]
+ *      -> C4: the 4 changes' events say digested:true delivered whole and digested:false delivered in halves.
+ *   redelivery-event-id (directed): sizes Z1=6; sync [inline]; change Z1 touch@0; sync [worker Z1]; change Z1
+ *      touch@0; sync [redelivery of the last worker message] -> C4: two different "updated" changes of
+ *      img-z1-000 under one event id.
+ */
+
 /** A defect of issue 14 by number, or one this test found that the issue does not list, by name. */
 export type Defect = number | "redelivery-event-id";
 

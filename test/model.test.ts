@@ -22,7 +22,7 @@ const env = process.env;
 describe("model-based adversarial test", () => {
   it("no sequence of changes, faults and overlapping runs breaks the contract", async () => {
     const result = await runModel({
-      numRuns: Number(env.MODEL_RUNS ?? 30),
+      numRuns: Number(env.MODEL_RUNS ?? 50),
       maxOps: 8,
       // A fixed seed keeps npm test deterministic (the soak explores); MODEL_SEED=random draws one.
       ...(env.MODEL_SEED === "random" ? {} : { seed: Number(env.MODEL_SEED ?? 20261201) }),

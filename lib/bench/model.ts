@@ -682,14 +682,21 @@ class Runner {
       sweeps.push({ tag: req.headers["x-model-invocation"] ?? "", scope: info.scope });
       const n = (counts.get(info.scope) ?? 0) + 1;
       counts.set(info.scope, n);
-      for (const m of sync.mid) if (SCOPES[m.scope] === info.scope && m.request === n) this.apply(info.scope, m.change);
+      for (const m of sync.mid)
+        if (SCOPES[m.scope] === info.scope && m.request === n) {
+          count(`mid-sweep ${m.change.t}`);
+          this.apply(info.scope, m.change);
+        }
       // A request for named images (a fix may confirm a removal so) is never lied to: the lies stand for a listing
       // gone wrong, and a provider that lies about a named image cannot be told from one that dropped it.
       const named = /"imageIds"/.test(req.body);
       for (const f of sync.faults) {
         if (named && LIES.has(f.kind)) continue;
         const times = f.kind === "empty-listing" ? 1_000 : f.times;
-        if (SCOPES[f.scope] === info.scope && n >= f.request && n < f.request + times) return this.fault(f, info);
+        if (SCOPES[f.scope] === info.scope && n >= f.request && n < f.request + times) {
+          count(`provider ${f.kind}`);
+          return this.fault(f, info);
+        }
       }
       return undefined;
     };
@@ -709,6 +716,14 @@ class Runner {
       this.stack.emulator.onRequest = null;
     }
     this.outcomes.push(...outcomes);
+    count(`step of ${sync.runs.length} run${sync.runs.length === 1 ? "" : "s"}`);
+    for (const o of outcomes) {
+      count(o.inv.mode === "inline" ? "inline run" : o.inv.redelivery ? "redelivered worker" : "worker run");
+      if (o.dead) count("run stopped dead");
+      const fault = o.inv.db.fault;
+      if (fault && this.stack.wire.run(o.tag)?.faulted) count(`dynamo ${fault.kind}`);
+      for (const s of o.report?.scopes ?? []) count(`scope ${s.status}`);
+    }
     for (const o of outcomes)
       if (o.report) for (const s of o.report.scopes) if (s.status === "complete") this.completed.add(s.scope);
     const clean =
@@ -982,6 +997,7 @@ class Runner {
       // C3: after a clean run the store equals the model.
       const only = step.outcomes[0];
       if (step.clean && only) {
+        count("clean run compared with the model");
         const report = only.report;
         if (!report?.ok)
           v.push(
@@ -1193,6 +1209,18 @@ function canon(v: unknown): string {
 }
 
 let sequences = 0;
+
+/** What the sequences exercised, by kind (operations, faults that fired, outcomes). */
+export const coverage = new Map<string, number>();
+const count = (what: string) => coverage.set(what, (coverage.get(what) ?? 0) + 1);
+
+/** The coverage, most frequent first, on one line. */
+export function coverageLine(): string {
+  return [...coverage]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+}
 
 /** A fresh table per sequence, the next one created while the current sequence runs. */
 const nextTables = new WeakMap<ModelStack, Promise<string>>();

@@ -22,7 +22,7 @@ import { startLocalDynamo } from "../store/local.ts";
 import { createStore, type Store } from "../store/store.ts";
 import type { Change } from "../sync/diff.ts";
 import { runSync } from "../sync/engine.ts";
-import { KNOWN_DEFECTS, parseDefects, runModel } from "./model.ts";
+import { coverageLine, KNOWN_DEFECTS, parseDefects, runModel } from "./model.ts";
 
 const FAULT_KINDS = [
   "throttle",
@@ -317,6 +317,7 @@ async function modelSoak(values: { runs?: string; seed?: string; path?: string; 
       ? `${result.report}\n`
       : `model: ${result.numRuns} sequences of up to 8 operations in ${(result.durationMs / 1000).toFixed(1)} s (seed ${result.seed}), known defects left out: ${[...known].join(", ") || "none"}; invariant violations: 0\n`,
   );
+  process.stdout.write(`covered: ${coverageLine()}\n`);
   return result.failed ? 1 : 0;
 }
 

@@ -5,6 +5,7 @@
 //   3. every logical change produced exactly one distinct event id (at-least-once, de-duplicable);
 //   4. no log line contains a secret (the logger here does NOT redact, so this checks the code itself).
 // Bounded in runs and in time; exits 1 when any invariant was violated.
+// `--model` runs the model-based adversarial test (lib/bench/model.ts) instead, for `--runs` sequences.
 import { parseArgs } from "node:util";
 import type { SyncConfig } from "../config.ts";
 import { demoConfig } from "../emulator/demo.ts";
@@ -21,6 +22,7 @@ import { startLocalDynamo } from "../store/local.ts";
 import { createStore, type Store } from "../store/store.ts";
 import type { Change } from "../sync/diff.ts";
 import { runSync } from "../sync/engine.ts";
+import { coverageLine, KNOWN_DEFECTS, parseDefects, runModel } from "./model.ts";
 
 const FAULT_KINDS = [
   "throttle",
@@ -119,13 +121,18 @@ async function main(): Promise<number> {
       runs: { type: "string", default: "200" },
       seconds: { type: "string", default: "600" },
       scale: { type: "string", default: "0.15" },
-      seed: { type: "string", default: "1" },
+      seed: { type: "string" },
+      model: { type: "boolean", default: false },
+      path: { type: "string" },
+      known: { type: "string" },
     },
   });
+  if (values.model) return modelSoak(values);
   const maxRuns = Number(values.runs);
   const deadline = Date.now() + Number(values.seconds) * 1000;
-  const rng = createRng(Number(values.seed));
-  const emulator = await startEmulator({ scale: Number(values.scale), seed: Number(values.seed) });
+  const seed = Number(values.seed ?? "1");
+  const rng = createRng(seed);
+  const emulator = await startEmulator({ scale: Number(values.scale), seed });
   const dynamo = await startLocalDynamo();
   const store: Store = createStore({ tableName: "soak", endpoint: dynamo.endpoint, localCredentials: true });
   await store.ensureTable();
@@ -284,6 +291,34 @@ async function main(): Promise<number> {
     ].join("\n"),
   );
   return violations.length ? 1 : 0;
+}
+
+/**
+ * `--model`: the model-based adversarial test (lib/bench/model.ts) for `--runs` sequences. `--seed` and `--path`
+ * replay a failure; `--known 1,2,redelivery-event-id` (or `none`) replaces the defects left out (KNOWN_DEFECTS).
+ */
+async function modelSoak(values: { runs?: string; seed?: string; path?: string; known?: string }): Promise<number> {
+  const known = values.known === undefined ? KNOWN_DEFECTS : parseDefects(values.known);
+  const numRuns = Number(values.runs ?? "200");
+  const started = Date.now();
+  const result = await runModel({
+    numRuns,
+    maxOps: 8,
+    known,
+    ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+    ...(values.path !== undefined ? { path: values.path } : {}),
+    onSequence: (n) => {
+      if (n % 100 === 0)
+        process.stderr.write(`model: ${n} sequences, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    },
+  });
+  process.stdout.write(
+    result.failed
+      ? `${result.report}\n`
+      : `model: ${result.numRuns} sequences of up to 8 operations in ${(result.durationMs / 1000).toFixed(1)} s (seed ${result.seed}), known defects left out: ${[...known].join(", ") || "none"}; invariant violations: 0\n`,
+  );
+  process.stdout.write(`covered: ${coverageLine()}\n`);
+  return result.failed ? 1 : 0;
 }
 
 process.exitCode = await main();

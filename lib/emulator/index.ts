@@ -15,6 +15,7 @@ export {
   type FaultAction,
   generateCatalogue,
   type LoggedRequest,
+  type RequestHook,
   startEmulator,
 } from "./server.ts";
 export type * from "./types.ts";

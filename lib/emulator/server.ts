@@ -104,6 +104,12 @@ export interface EmulatorStats {
   reset(): void;
 }
 
+/**
+ * Called for every routed request before the injected faults, with the request as received (headers included):
+ * it may change the catalogue (between the pages of one sweep) and may answer with a fault of its own.
+ */
+export type RequestHook = (req: EmulatorRequest, info: RequestInfo) => FaultAction | undefined;
+
 export interface Emulator {
   /** http://127.0.0.1:PORT */
   readonly url: string;
@@ -116,6 +122,8 @@ export interface Emulator {
   /** Added to the emulator's clock (signature expiry checks). */
   clockSkewMs: number;
   readonly stats: EmulatorStats;
+  /** See RequestHook; null (the default) for none. */
+  onRequest: RequestHook | null;
   inject(fault: Fault): void;
   clearFaults(): void;
   drift(opts: DriftOptions): DriftReport;
@@ -272,7 +280,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
 
     if (emulator.latencyMs > 0) await sleep(emulator.latencyMs);
     if (closed) return;
-    const action = takeFault(info);
+    const action = emulator.onRequest?.(ereq, info) ?? takeFault(info);
     switch (action?.type) {
       case undefined:
         return reply(module.handle(ereq, info, ctx));
@@ -434,6 +442,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     latencyMs: opts.latencyMs ?? 0,
     clockSkewMs: 0,
     stats,
+    onRequest: null,
     inject(fault) {
       validateFault(fault);
       faults.push({ fault, seen: 0, fired: 0 });

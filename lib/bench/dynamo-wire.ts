@@ -1,0 +1,170 @@
+// A fault-injecting HTTP proxy in front of dynalite for the model-based test (lib/bench/model.ts). Each run
+// gets its own store client whose endpoint ends in a path naming the run ("/<tag>"), so the proxy can count
+// that run's requests and writes alone: it can fail one chosen request (throttling, a 500, a
+// ValidationException, a conditional failure) and can stop the run dead after its k-th write: that write
+// reaches the table, but its reply and every later request of the run are held and never answered.
+import { createServer, request, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type DynamoFaultKind = "throttle" | "internal" | "validation" | "conditional";
+
+export interface WirePlan {
+  /** Fail the run's n-th request (1-based, reads included, SDK retries counted) with this fault. */
+  fault?: { at: number; kind: DynamoFaultKind };
+  /** After the run's k-th write has reached the table, answer nothing more: the run is dead. */
+  dieAfterWrite?: number;
+}
+
+export interface WireRun {
+  plan: WirePlan;
+  requests: number;
+  writes: number;
+  /** The injected fault was sent. */
+  faulted: boolean;
+  /** Request names, in order, as they reached the proxy ("PutItem", ...). */
+  targets: string[];
+  dead: boolean;
+  /** Resolves when the run dies (never, when it does not). */
+  died: Promise<void>;
+}
+
+export interface DynamoWire {
+  /** The endpoint for a run's store client. */
+  endpointFor(tag: string, plan: WirePlan): string;
+  run(tag: string): WireRun | undefined;
+  /** Ends the held requests of dead runs (their clients see a reset; the proxy keeps holding what follows). */
+  dropHeld(): void;
+  close(): Promise<void>;
+}
+
+const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]);
+
+const FAULTS: Record<DynamoFaultKind, { status: number; type: string }> = {
+  throttle: { status: 400, type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException" },
+  internal: { status: 500, type: "com.amazonaws.dynamodb.v20120810#InternalServerError" },
+  validation: { status: 400, type: "com.amazon.coral.validate#ValidationException" },
+  conditional: { status: 400, type: "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException" },
+};
+
+export async function startDynamoWire(target: string): Promise<DynamoWire> {
+  const to = new URL(target);
+  const runs = new Map<string, WireRun & { die: () => void }>();
+  const held = new Set<ServerResponse>();
+
+  const forward = (
+    headers: Record<string, unknown>,
+    body: string,
+  ): Promise<{ status: number; body: string; contentType: string }> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: to.hostname,
+          port: to.port,
+          method: "POST",
+          path: "/",
+          headers: { ...headers, "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          let out = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            out += c;
+          });
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 500,
+              body: out,
+              contentType: String(res.headers["content-type"] ?? "application/x-amz-json-1.0"),
+            }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  const hold = (res: ServerResponse) => {
+    held.add(res);
+    res.on("close", () => held.delete(res));
+  };
+
+  const server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => {
+      body += c;
+    });
+    req.on("end", async () => {
+      const name = String(req.headers["x-amz-target"] ?? "").replace(/^.*\./, "");
+      const tag = (req.url ?? "/").split("/").filter(Boolean)[0] ?? "";
+      const headers = { ...req.headers } as Record<string, unknown>;
+      delete headers["content-length"];
+      const run = runs.get(tag);
+      try {
+        if (run) {
+          if (run.dead) return hold(res);
+          run.requests++;
+          run.targets.push(name);
+          const fault = run.plan.fault;
+          if (fault && !run.faulted && run.requests === fault.at) {
+            run.faulted = true;
+            const f = FAULTS[fault.kind];
+            res.writeHead(f.status, { "content-type": "application/x-amz-json-1.0" });
+            res.end(JSON.stringify({ __type: f.type, message: "injected by the model-based test" }));
+            return;
+          }
+        }
+        const out = await forward(headers, body);
+        if (run && WRITES.has(name)) {
+          run.writes++;
+          if (run.plan.dieAfterWrite !== undefined && run.writes >= run.plan.dieAfterWrite) {
+            run.die();
+            return hold(res);
+          }
+        }
+        res.writeHead(out.status, { "content-type": out.contentType });
+        res.end(out.body);
+      } catch (e) {
+        res.writeHead(500, { "content-type": "application/x-amz-json-1.0" });
+        res.end(JSON.stringify({ __type: "ProxyError", message: (e as Error).message }));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    endpointFor(tag, plan) {
+      let die = () => {};
+      const died = new Promise<void>((r) => {
+        die = r;
+      });
+      const run: WireRun & { die: () => void } = {
+        plan,
+        requests: 0,
+        writes: 0,
+        faulted: false,
+        targets: [],
+        dead: false,
+        died,
+        die: () => {
+          run.dead = true;
+          die();
+        },
+      };
+      runs.set(tag, run);
+      return `${base}/${tag}`;
+    },
+    run: (tag) => runs.get(tag),
+    dropHeld() {
+      for (const res of [...held]) res.destroy();
+      held.clear();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const res of [...held]) res.destroy();
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -144,7 +144,7 @@ describe("stream records to change events", () => {
     expect(alone).toHaveLength(1);
     expect(redelivered).toEqual(alone);
 
-    // Each identity field on its own changes the id; nothing else does.
+    // Each identity field (the revision written included) on its own changes the id; nothing else does.
     const after = a.after;
     const variants: StoredImage[] = [
       { ...after, account: "zl2" },
@@ -152,12 +152,14 @@ describe("stream records to change events", () => {
       { ...after, imageId: "a2" },
       { ...after, lastChange: { ...after.lastChange, kind: "updated" } },
       { ...after, lastChange: { ...after.lastChange, runId: "run3" } },
+      // Another revision is another write: a redelivered worker message writing the image again in the run.
+      { ...after, rev: after.rev + 7 },
     ];
     const ids = [after, ...variants].map(
       (v) => changeEventFromRecord(rec("MODIFY", "10", v, a.before ?? undefined))?.detail.eventId,
     );
-    expect(new Set(ids).size).toBe(6);
-    const noise = { ...after, rev: 9, lastChangedAt: "2030-01-01T00:00:00.000Z", description: "other" };
+    expect(new Set(ids).size).toBe(7);
+    const noise = { ...after, lastChangedAt: "2030-01-01T00:00:00.000Z", description: "other" };
     expect(changeEventFromRecord(rec("MODIFY", "11", noise, a.before ?? undefined))?.detail.eventId).toBe(ids[0]);
   });
 

@@ -17,8 +17,23 @@ export interface StreamRecord {
   };
 }
 
-export function eventId(account: string, scope: string, imageId: string, kind: ChangeKind, runId: string): string {
-  return createHash("sha256").update([account, scope, imageId, kind, runId].join("\u0000")).digest("hex").slice(0, 32);
+/**
+ * The id of one change: the image, the kind, the run and the revision it wrote. The same write delivered again
+ * (a stream retry, a republish from the table) has the same id; a redelivered worker message that writes the
+ * image again in the same run writes another revision, and so another change with another id.
+ */
+export function eventId(
+  account: string,
+  scope: string,
+  imageId: string,
+  kind: ChangeKind,
+  runId: string,
+  rev: number,
+): string {
+  return createHash("sha256")
+    .update([account, scope, imageId, kind, runId, String(rev)].join("\u0000"))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 export function toEventImage(image: StoredImage): EventImage {
@@ -57,7 +72,7 @@ export function changeEvent(before: StoredImage | null, after: StoredImage): Cha
   const kind = after.lastChange.kind;
   const reason = kind === "deprecated" ? (after.lastChange.reason ?? after.deprecationReason ?? null) : null;
   const detail = {
-    eventId: eventId(after.account, after.scope, after.imageId, kind, after.lastChange.runId),
+    eventId: eventId(after.account, after.scope, after.imageId, kind, after.lastChange.runId, after.rev),
     changeType: kind,
     account: after.account,
     api: after.api,

@@ -619,6 +619,24 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           return { diff, guarded };
         };
         let { diff, guarded } = decide(fetched);
+        // A sweep that finds images new to the store is confirmed by a second one (lib/sync/confirm.ts): an
+        // offset-paged listing that lost an image before the offset and gained one after it between two pages
+        // skips an image and still adds up, and the one gained is new (added or restored). The images of both
+        // sweeps are taken (the second's version of each), so an image listed throughout is never left out.
+        if (sweep.pageCount > 1 && diff.changes.some((c) => c.kind === "added" || c.kind === "restored")) {
+          const again = await sweepScope(adapter, scope, (query) => lookupPage(query), {
+            concurrency: opts.pageConcurrency ?? 4,
+          });
+          if (!again.complete)
+            throw new IncompleteSweepError(`the confirming sweep: ${again.problem ?? "inconsistent listing"}`, {
+              account: account.name,
+              api: account.api,
+              scope,
+            });
+          fetched = union(fetched, again.images.map(fitRaw));
+          report.fetched = fetched.length;
+          ({ diff, guarded } = decide(fetched));
+        }
         // Missing images are deprecated only once the provider, asked by id, does not return them
         // (lib/sync/confirm.ts): those it still has were lost by the paging, and are diffed as listed.
         const unconfirmed = missingIds(guarded.apply);
@@ -730,7 +748,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
             restored: report.restored,
           },
         });
-      await finish("failed", err);
+      // A confirming sweep that came back inconsistent leaves the scope incomplete, like the first one would.
+      await finish(err instanceof IncompleteSweepError ? "incomplete" : "failed", err);
       // The changes written before the failure reach the local consumer too, once.
       if (!handedOver && written.length > 0) await opts.onChanges?.(written, report, []);
     } finally {
@@ -851,6 +870,13 @@ function withFingerprints(
   let covers = true;
   for (const [id, d] of digests) if (d.state === "active" && !listed.has(id)) covers = false;
   return { digests, pages: { pageFormat: PAGE_FORMAT, pages, covers } };
+}
+
+/** The images of two sweeps, each id once, the second sweep's version where both list it. */
+function union(first: readonly FetchedImage[], second: readonly FetchedImage[]): FetchedImage[] {
+  const byId = new Map(first.map((i) => [i.imageId, i]));
+  for (const image of second) byId.set(image.imageId, image);
+  return [...byId.values()];
 }
 
 /** Adds changes to the report's counts of added, updated, deprecated and restored images. */

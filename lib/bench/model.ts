@@ -1218,9 +1218,12 @@ class Runner {
  * `_imageSyncTrimmed` marker) and an integer above 2^53 (kept in whatever lossless form) are not compared.
  */
 function sameRecord(stored: Record<string, unknown>, listed: Record<string, unknown>): boolean {
-  const marker = stored._imageSyncTrimmed as { droppedFields?: string[] } | undefined;
-  const skip = new Set([...(marker?.droppedFields ?? []), "_imageSyncTrimmed", "buildNumber"]);
+  const skip = new Set(["_imageSyncTrimmed", "buildNumber"]);
   const strip = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => !skip.has(k)));
+  // A record trimmed to fit DynamoDB's item limit keeps some of its fields (the marker names only the first 50
+  // dropped): each field it kept is the listed one.
+  if (stored._imageSyncTrimmed !== undefined)
+    return Object.entries(strip(stored)).every(([k, v]) => canon(v) === canon(listed[k]));
   return canon(strip(stored)) === canon(strip(listed));
 }
 

@@ -1197,10 +1197,12 @@ class Runner {
             v.push(`C4 event ${detail.eventId} (${logical}) delivered with different content on delivery ${d + 1}`);
           this.eventContent.set(detail.eventId, content);
         }
+        // A digest is one per run and scope (defect 11's fix): its id must be the same on every delivery.
         for (const dg of out.digests as DigestDetail[]) {
-          const ids = digestIds.get(dg.runId) ?? new Set();
+          const key = `${dg.runId} ${dg.byScope.map((b) => `${b.account}#${b.scope}`).join(",")}`;
+          const ids = digestIds.get(key) ?? new Set();
           ids.add(dg.eventId);
-          digestIds.set(dg.runId, ids);
+          digestIds.set(key, ids);
         }
       }
       if (events !== expected.length)
@@ -1208,7 +1210,7 @@ class Runner {
     }
     if (!this.known.has(11))
       for (const [runId, ids] of digestIds)
-        if (ids.size > 1) v.push(`C4 run ${runId} got ${ids.size} different digest ids over redeliveries`);
+        if (ids.size > 1) v.push(`C4 run and scope ${runId} got ${ids.size} different digest ids over redeliveries`);
     return v;
   }
 }

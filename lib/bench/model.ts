@@ -749,7 +749,17 @@ class Runner {
       sync.runs[0].db.dieAfterWrite === undefined &&
       sync.mid.length === 0 &&
       sync.faults.length === 0 &&
-      !this.outcomes.some((o) => o.dead && o.startedAt + LEASE_MS >= this.now() - 1_000 && o !== outcomes[0]);
+      // No earlier run's holds may still be in force: one stopped dead, or one whose release an injected
+      // non-retryable fault (a ValidationException, a conditional failure) may have hit: its holds lapse, as
+      // designed, after LEASE_MS.
+      !this.outcomes.some(
+        (o) =>
+          o !== outcomes[0] &&
+          o.startedAt + LEASE_MS >= this.now() - 1_000 &&
+          (o.dead ||
+            ((o.inv.db.fault?.kind === "validation" || o.inv.db.fault?.kind === "conditional") &&
+              this.stack.wire.run(o.tag)?.faulted)),
+      );
     const t1 = Date.now();
     // A listing that lies about its content (not an error the engine can see) may pass for complete: C2 cannot
     // hold the engine to images it was never shown. C1 still holds it to every deprecation.
@@ -1074,7 +1084,9 @@ class Runner {
         for (const [k, n] of handed) if (n > 1) v.push(`C5 change ${k.replaceAll("\u0000", " ")} handed ${n} times`);
         for (const i of changed) {
           const by = i.lastChange.runId;
-          if (!stepRuns.has(by) || deadRuns.has(by)) continue;
+          // A run stopped dead in an earlier step may land its last write after that step's snapshot; a
+          // redelivery of its message shares its run id, so such a write cannot be told from the redelivery's.
+          if (!stepRuns.has(by) || deadRuns.has(by) || this.outcomes.some((o) => o.dead && o.runId === by)) continue;
           if (!handed.has(`${i.scope}\u0000${i.imageId}\u0000${i.rev}`))
             v.push(
               `C5 ${i.lastChange.kind} ${i.scope} ${i.imageId} rev ${i.rev} written by run ${by} but never handed to onChanges`,

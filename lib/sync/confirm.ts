@@ -3,6 +3,7 @@
 // the unique ids add up, and the first image of the old next page is never listed. So an image is deprecated as
 // missing only once the provider, asked for it by id, does not return it. The lookup costs nothing when nothing
 // is missing, and one request per sub-listing and LOOKUP_BATCH ids when something is.
+import { IncompleteSweepError } from "../errors.ts";
 import type { FetchedImage } from "../model.ts";
 import type { Page, PageQuery, ProviderAdapter } from "../providers/types.ts";
 import type { Change } from "./diff.ts";
@@ -20,10 +21,12 @@ export function missingIds(changes: readonly Change[]): string[] {
 /** The lookup requests for these ids: every sub-listing (an image's listing is not stored), LOOKUP_BATCH at a time. */
 export function lookupQueries(adapter: ProviderAdapter, scope: string, ids: readonly string[]): PageQuery[] {
   const queries: PageQuery[] = [];
-  const pageSize = Math.min(LOOKUP_BATCH, adapter.maxPageSize ?? LOOKUP_BATCH);
+  // As many ids as one page can answer: a request asking for more would leave the rest unreturned, and those
+  // would look gone.
+  const batch = Math.min(LOOKUP_BATCH, adapter.maxPageSize ?? LOOKUP_BATCH);
   for (const part of adapter.parts(scope))
-    for (let i = 0; i < ids.length; i += LOOKUP_BATCH)
-      queries.push({ scope, part, pageNumber: 1, pageSize, imageIds: ids.slice(i, i + LOOKUP_BATCH) });
+    for (let i = 0; i < ids.length; i += batch)
+      queries.push({ scope, part, pageNumber: 1, pageSize: batch, imageIds: ids.slice(i, i + batch) });
   return queries;
 }
 
@@ -41,6 +44,13 @@ export async function lookUp(
   const asked = new Set(ids);
   const found = new Map<string, FetchedImage>();
   const pages = await Promise.all(lookupQueries(adapter, scope, ids).map(fetch));
+  // A reply that says it holds more than it lists answered only part of the question: nothing is confirmed.
+  const short = pages.find((p) => p.totalCount !== null && p.totalCount > p.images.length);
+  if (short)
+    throw new IncompleteSweepError(
+      `a lookup by id listed ${short.images.length} of the ${short.totalCount} images it counted`,
+      {},
+    );
   for (const page of pages)
     for (const image of page.images)
       if (asked.has(image.imageId) && !found.has(image.imageId)) found.set(image.imageId, image);

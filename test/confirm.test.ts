@@ -46,4 +46,24 @@ describe("lookups by id", () => {
       provider({ ...query, pageSize: 1 }).then((p) => ({ ...p, images: p.images.slice(0, 1) }));
     await expect(lookUp(adapter(4), "Z1", ids(3), short)).rejects.toMatchObject({ code: "SWEEP_INCOMPLETE" });
   });
+
+  it("that fails sends nothing more, and has nothing in flight, once it has failed", async () => {
+    let inFlight = 0;
+    const sent: number[] = [];
+    const failing = async (query: PageQuery): Promise<Page> => {
+      const first = sent.push(query.imageIds?.length ?? 0) === 1;
+      inFlight++;
+      try {
+        await new Promise((r) => setTimeout(r, first ? 1 : 10));
+        if (first) throw new Error("boom");
+        return await provider(query);
+      } finally {
+        inFlight--;
+      }
+    };
+    await expect(lookUp(adapter(4), "Z1", ids(40), failing)).rejects.toThrow(/boom/);
+    expect(inFlight).toBe(0);
+    // Ten lookups of four ids, at most LOOKUP_CONCURRENCY at once: the failure stopped the rest.
+    expect(sent.length).toBeLessThan(10);
+  });
 });

@@ -223,6 +223,35 @@ describe("sweepScope", () => {
     };
     await expect(sweepScope(failing, "z", (q) => failing.fetchPage(q))).rejects.toThrow(/boom/);
   });
+
+  // Found by the model-based test (seed 9002): a page that failed rejected the sweep while the other workers went
+  // on fetching, so the engine let the scope's hold go with requests of the failed sweep still going out, and the
+  // next run's sweep of that scope overlapped them.
+  it("a page that fails stops the sweep: no request goes out, and none is in flight, once it has failed", async () => {
+    for (const parts of [[""], ["a", "b"]]) {
+      const { adapter } = pagedAdapter(ids(200), 10, undefined, parts);
+      let inFlight = 0;
+      let settled = false;
+      const late: string[] = [];
+      const fetch = async (q: PageQuery): Promise<Page> => {
+        if (settled) late.push(`${q.part}:${q.pageNumber}`);
+        inFlight++;
+        try {
+          await new Promise((r) => setTimeout(r, q.pageNumber === 3 && q.part !== "b" ? 1 : 5));
+          if (q.pageNumber === 3 && q.part !== "b") throw new ProviderError("INTERNAL_SERVER_ERROR", "boom", {});
+          return await adapter.fetchPage(q);
+        } finally {
+          inFlight--;
+        }
+      };
+      const outcome = sweepScope(adapter, "z", fetch, { concurrency: 4, lastCounts: { "*": 200, a: 200, b: 200 } });
+      await expect(outcome).rejects.toThrow(/boom/);
+      settled = true;
+      expect(inFlight).toBe(0);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(late).toEqual([]);
+    }
+  });
 });
 
 describe("withRetry", () => {
@@ -278,5 +307,16 @@ describe("mapLimit", () => {
     });
     expect(log.slice(0, 3)).toEqual(["start a", "start b", "start c"]);
     expect(log.filter((l) => l.startsWith("end")).sort()).toEqual(["end a", "end b", "end c"]);
+  });
+
+  it("settles every call before it rejects with the first error", async () => {
+    const ended: string[] = [];
+    const run = mapLimit(["a", "b", "c"], 3, async (item) => {
+      await new Promise((r) => setTimeout(r, item === "a" ? 1 : 10));
+      if (item === "a") throw new Error("a failed");
+      ended.push(item);
+    });
+    await expect(run).rejects.toThrow(/a failed/);
+    expect(ended.sort()).toEqual(["b", "c"]);
   });
 });

@@ -7,9 +7,13 @@ import { IncompleteSweepError } from "../errors.ts";
 import type { FetchedImage } from "../model.ts";
 import type { Page, PageQuery, ProviderAdapter } from "../providers/types.ts";
 import type { Change } from "./diff.ts";
+import { Halt, settleAll } from "./settle.ts";
 
 /** Ids one lookup request asks for (Tencent takes at most 100 ImageIds; the same keeps Zenlayer's bodies small). */
 export const LOOKUP_BATCH = 100;
+
+/** Lookup requests in flight at once (the caller paces them): a failed one stops those not yet sent. */
+export const LOOKUP_CONCURRENCY = 4;
 
 /** The images a diff would deprecate as missing: the ones to ask the provider about. */
 export function missingIds(changes: readonly Change[]): string[] {
@@ -43,7 +47,18 @@ export async function lookUp(
   if (ids.length === 0) return [];
   const asked = new Set(ids);
   const found = new Map<string, FetchedImage>();
-  const pages = await Promise.all(lookupQueries(adapter, scope, ids).map(fetch));
+  const queries = lookupQueries(adapter, scope, ids);
+  const halt = new Halt();
+  const guarded = halt.guard(fetch);
+  const pages: Page[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < queries.length) pages.push(await guarded(queries[next++] as PageQuery));
+  };
+  await settleAll(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, queries.length) }, worker)).catch((e) => {
+    halt.rethrow();
+    throw e;
+  });
   // A reply that says it holds more than it lists answered only part of the question: nothing is confirmed.
   const short = pages.find((p) => p.totalCount !== null && p.totalCount > p.images.length);
   if (short)

@@ -31,6 +31,7 @@ import { applyChanges, withReplacements } from "./replacement.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
 import { withRunChanges } from "./run-changes.ts";
 import { WeightedSemaphore } from "./semaphore.ts";
+import { settleAll } from "./settle.ts";
 import { type SweptPage, type SweptPageRecord, sweepScope } from "./sweep.ts";
 
 export interface ScopeReport {
@@ -154,11 +155,12 @@ export async function mapLimit<T>(
       });
       const call = fn(item, done);
       calls.push(call);
-      await Promise.race([call, freed]);
+      await Promise.race([call.catch(() => undefined), freed]);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  await Promise.all(calls);
+  // Every call settles before a failure is told: nothing is left running behind the caller's back.
+  await settleAll(calls);
 }
 
 export async function runSync(opts: SyncOptions): Promise<SyncReport> {

@@ -7,6 +7,7 @@
 // image); a listing with any other page parses its recognised pages too, and is checked image by image.
 import type { FetchedImage } from "../model.ts";
 import type { Page, PageQuery, ProviderAdapter } from "../providers/types.ts";
+import { Halt, settleAll } from "./settle.ts";
 
 /** A page as the engine hands it over: parsed, or recognised from the last sweep. */
 export interface SweptPage extends Page {
@@ -132,7 +133,8 @@ async function sweepPart(
         take(pageNumber, page);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, to() - from + 1)) }, worker));
+    // A page that fails stops the others (the fetch is the sweep's guarded one), and they settle before it is told.
+    await settleAll(Array.from({ length: Math.max(1, Math.min(concurrency, to() - from + 1)) }, worker));
   };
   const guessed = lastCount === undefined ? 1 : pagesOf(lastCount);
   await fetchRange(1, () => (first?.totalCount == null ? guessed : Math.min(guessed, pagesOf(first.totalCount))));
@@ -205,10 +207,13 @@ export async function sweepScope(
   };
   const parts: PartResult[] = [];
   const partCounts: Record<string, number> = {};
+  // Once any page of any sub-listing has failed, the sweep sends nothing more (lib/sync/settle.ts).
+  const halt = new Halt();
+  const guarded: FetchPage = halt.guard(fetch);
   // Sub-listings are independent: swept at once (the caller's pace is shared), each retried on its own.
   const names = adapter.parts(scope);
   let sending = names.length;
-  const results = await Promise.all(
+  const swept = settleAll(
     names.map(async (part) => {
       let counted = false;
       const allSent = () => {
@@ -217,12 +222,16 @@ export async function sweepScope(
         if (--sending === 0) onAllSent();
       };
       const sweep = () =>
-        sweepPart(adapter, scope, part, fetch, concurrency, onSize, lastCounts[part || "*"] ?? undefined, allSent);
+        sweepPart(adapter, scope, part, guarded, concurrency, onSize, lastCounts[part || "*"] ?? undefined, allSent);
       // A listing that fails on a page sends nothing more.
       const result = await sweep().finally(allSent);
       return result.consistent ? result : sweep();
     }),
   );
+  const results = await swept.catch((e: unknown) => {
+    halt.rethrow();
+    throw e;
+  });
   onAllSent();
   for (const [i, part] of names.entries()) {
     const result = results[i] as PartResult;

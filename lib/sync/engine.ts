@@ -220,18 +220,16 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       for (const scope of taken) tasks.push({ account, scope });
     }),
   );
-  // While a run of an older version (account- or batch-wide leases) is live, its scopes are unknown: sweep none.
-  if (!dryRun && tasks.length > 0 && (await olderVersionLive())) {
-    for (const { account, scope } of tasks.splice(0)) {
-      const err = new ImageSyncError("LEASE_HELD", "a run of an older version holds a lease; skipped until it lapses", {
-        context: { account: account.name, api: account.api, scope },
-      });
-      reports.push({ ...emptyReport(account, scope), status: "skipped", error: errorSummary(err) });
-    }
-  }
-
   try {
-    const statuses = new Map((await opts.store.listScopeStatuses()).map((s) => [`${s.account}#${s.scope}`, s]));
+    // The statuses are read once the holds are taken (a status read before could predate another run's commit),
+    // alongside the check for an older version's leases.
+    const [older, stored] = await Promise.all([
+      !dryRun && tasks.length > 0 && olderVersionLive(),
+      opts.store.listScopeStatuses(),
+    ]);
+    // While a run of an older version (account- or batch-wide leases) is live, its scopes are unknown: sweep none.
+    if (older) skipAll("a run of an older version holds a lease; skipped until it lapses");
+    const statuses = new Map(stored.map((s) => [`${s.account}#${s.scope}`, s]));
     sweepOrder(tasks, statuses);
     // `scopeConcurrency` scopes send requests at once: a scope whose requests have all gone out gives its place
     // to the next while it waits for the replies and writes.
@@ -240,6 +238,15 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     );
   } finally {
     await Promise.all([...holds.keys()].map((account) => letGo(account)));
+  }
+
+  function skipAll(message: string): void {
+    for (const { account, scope } of tasks.splice(0)) {
+      const err = new ImageSyncError("LEASE_HELD", message, {
+        context: { account: account.name, api: account.api, scope },
+      });
+      reports.push({ ...emptyReport(account, scope), status: "skipped", error: errorSummary(err) });
+    }
   }
 
   /** True while an older version's lease is live (a store that cannot tell says no: its holds still apply). */

@@ -73,48 +73,9 @@ export async function processStreamRecords(
   records: readonly StreamRecord[],
   opts: ProcessOptions,
 ): Promise<BatchResult> {
-  const threshold = opts.digestThreshold ?? 25;
-  const items: Array<{ seq: string; event: ChangeEvent }> = [];
-  const anomalies: Array<{ seq: string; detailType: string; detail: AnomalyDetail }> = [];
-  const moves: Array<{ seq: string; pointer: LatestPointer }> = [];
-  const pointerEvents: Array<{ seq: string; detailType: string; detail: PointerDetail }> = [];
-  const staleEvents: Array<{ seq: string; detailType: string; detail: StaleDetail }> = [];
-  for (const record of records) {
-    const seq = record.dynamodb?.SequenceNumber ?? "";
-    const event = changeEventFromRecord(record);
-    if (event) items.push({ seq, event });
-    const anomaly = event ? null : anomalyEventFromRecord(record);
-    if (anomaly) anomalies.push({ seq, ...anomaly });
-    const news = event || anomaly ? null : pointerNewsFromRecord(record);
-    if (news) {
-      moves.push({ seq, pointer: news.pointer });
-      const moved = news.moved ? pointerEvent(news.pointer) : null;
-      if (moved) pointerEvents.push({ seq, ...moved });
-      if (news.becameStale) staleEvents.push({ seq, ...staleEvent(news.pointer) });
-    }
-  }
-  const entries: PutEventsRequestEntry[] = [];
-  const owners: string[][] = [];
-  const digests: DigestDetail[] = [];
-  // Whether a change is digested, and the digest itself, come from its own record (RunChanges), never from the
-  // batch it was delivered in: every delivery of a record yields the same events.
-  for (const item of items) {
-    const runChanges = item.event.runChanges;
-    const big = runChanges !== undefined && runChanges.total > threshold;
-    item.event.detail.digested = big;
-    entries.push(fitted(item.event));
-    owners.push([item.seq]);
-    if (big && runChanges.carriesDigest) {
-      const d = scopeDigest(item.event.detail, runChanges);
-      digests.push(d);
-      entries.push(toEntry(DIGEST_DETAIL_TYPE, d, item.event.detail.detectedAt));
-      owners.push([item.seq]);
-    }
-  }
-  for (const a of [...anomalies, ...pointerEvents, ...staleEvents]) {
-    entries.push(toEntry(a.detailType, a.detail, a.detail.detectedAt));
-    owners.push([a.seq]);
-  }
+  const sorted = sortRecords(records);
+  const { items, anomalies, moves, pointerEvents, staleEvents } = sorted;
+  const { entries, owners, digests } = eventEntries(sorted, opts.digestThreshold ?? 25);
   const [ok, stored, published] = await Promise.all([
     entries.length ? opts.publish(entries) : Promise.resolve([] as boolean[]),
     recordHistory(opts.history, items),
@@ -140,6 +101,68 @@ export async function processStreamRecords(
     recorded: stored.filter(Boolean).length,
     parameters: published.filter(Boolean).length,
   };
+}
+
+/** A batch's records by what they carry, each with the sequence number of the record it came from. */
+interface SortedRecords {
+  items: Array<{ seq: string; event: ChangeEvent }>;
+  anomalies: Array<{ seq: string; detailType: string; detail: AnomalyDetail }>;
+  moves: Array<{ seq: string; pointer: LatestPointer }>;
+  pointerEvents: Array<{ seq: string; detailType: string; detail: PointerDetail }>;
+  staleEvents: Array<{ seq: string; detailType: string; detail: StaleDetail }>;
+}
+
+function sortRecords(records: readonly StreamRecord[]): SortedRecords {
+  const sorted: SortedRecords = { items: [], anomalies: [], moves: [], pointerEvents: [], staleEvents: [] };
+  for (const record of records) {
+    const seq = record.dynamodb?.SequenceNumber ?? "";
+    const event = changeEventFromRecord(record);
+    if (event) sorted.items.push({ seq, event });
+    const anomaly = event ? null : anomalyEventFromRecord(record);
+    if (anomaly) sorted.anomalies.push({ seq, ...anomaly });
+    const news = event || anomaly ? null : pointerNewsFromRecord(record);
+    if (news) {
+      sorted.moves.push({ seq, pointer: news.pointer });
+      const moved = news.moved ? pointerEvent(news.pointer) : null;
+      if (moved) sorted.pointerEvents.push({ seq, ...moved });
+      if (news.becameStale) sorted.staleEvents.push({ seq, ...staleEvent(news.pointer) });
+    }
+  }
+  return sorted;
+}
+
+/**
+ * The entries to publish (change events, each followed by its digest when it carries one, then anomalies and
+ * pointer events), with the sequence numbers each entry answers for, and the digests. Marks each change event
+ * digested or not.
+ */
+function eventEntries(
+  sorted: SortedRecords,
+  threshold: number,
+): { entries: PutEventsRequestEntry[]; owners: string[][]; digests: DigestDetail[] } {
+  const entries: PutEventsRequestEntry[] = [];
+  const owners: string[][] = [];
+  const digests: DigestDetail[] = [];
+  // Whether a change is digested, and the digest itself, come from its own record (RunChanges), never from the
+  // batch it was delivered in: every delivery of a record yields the same events.
+  for (const item of sorted.items) {
+    const runChanges = item.event.runChanges;
+    const big = runChanges !== undefined && runChanges.total > threshold;
+    item.event.detail.digested = big;
+    entries.push(fitted(item.event));
+    owners.push([item.seq]);
+    if (big && runChanges.carriesDigest) {
+      const d = scopeDigest(item.event.detail, runChanges);
+      digests.push(d);
+      entries.push(toEntry(DIGEST_DETAIL_TYPE, d, item.event.detail.detectedAt));
+      owners.push([item.seq]);
+    }
+  }
+  for (const a of [...sorted.anomalies, ...sorted.pointerEvents, ...sorted.staleEvents]) {
+    entries.push(toEntry(a.detailType, a.detail, a.detail.detectedAt));
+    owners.push([a.seq]);
+  }
+  return { entries, owners, digests };
 }
 
 /** One parameter write per moved or stale-changed pointer, in stream order; a publisher that throws fails them all. */

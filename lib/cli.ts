@@ -14,10 +14,11 @@ import {
   defaultSsmClient,
   loadParameterSettings,
   type ParameterPublisher,
+  type ParameterSettings,
   ssmParameterPublisher,
 } from "./events/ssm-publish.ts";
 import type { DeliveredEvent } from "./events/types.ts";
-import { createLogger, secretsOf } from "./log.ts";
+import { createLogger, type Logger, secretsOf } from "./log.ts";
 import { type Anomaly, API_IDS, type ApiId, type ChangeKind } from "./model.ts";
 import { createHttpClient } from "./providers/http.ts";
 import { changesSince, parseSince } from "./query/changes.ts";
@@ -27,6 +28,7 @@ import { DEFAULT_STALE_AFTER_HOURS, scopeStatus } from "./query/status.ts";
 import type { HistoryEntry } from "./query/types.ts";
 import { type LatestPointer, whereLatest } from "./query/where.ts";
 import { openStore } from "./store/open.ts";
+import type { Store } from "./store/store.ts";
 import type { Change } from "./sync/diff.ts";
 import { runSync, type SyncReport } from "./sync/engine.ts";
 import type { PointerWrite } from "./sync/pointers.ts";
@@ -134,33 +136,7 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
     io.stderr(
       `syncing ${config.accounts.length} account(s) into ${opened.location}${opts.dryRun ? " (dry run)" : ""}\n`,
     );
-    // The stream consumer's code runs after every sync, as the table's stream would run it on AWS: it turns
-    // the writes into events and records the change history that `image-sync changes` reads. A dry run wrote
-    // nothing, so it records no history.
-    // Latest-image parameters only when asked for (STACK_NAME), and never for a dry run, which moved nothing.
-    const parameterSettings = opts.dryRun ? null : loadParameterSettings(io.env);
-    const events = await eventSink({
-      ...(opts.eventsFile ? { file: opts.eventsFile } : {}),
-      ...(opts.dryRun ? {} : { history: storeHistoryWriter(opened.store, { onError: (m, f) => log.warn(m, f) }) }),
-      ...(parameterSettings
-        ? {
-            parameters: ssmParameterPublisher({
-              client: defaultSsmClient({
-                region: settings.region,
-                ...(parameterSettings.endpoint
-                  ? {
-                      endpoint: parameterSettings.endpoint,
-                      localCredentials: isLocalEndpoint(parameterSettings.endpoint),
-                    }
-                  : {}),
-              }),
-              stackName: parameterSettings.stackName,
-              onError: (m, f) => log.warn(m, f),
-            }),
-          }
-        : {}),
-      warn: (message) => io.stderr(`warning: ${message}\n`),
-    });
+    const events = await eventSink(syncSinkOptions(opened.store, settings.region, io, opts, log));
     const report = await runSync({
       config,
       store: opened.store,
@@ -171,18 +147,65 @@ async function syncAndReport(config: SyncConfig, io: CliIo, opts: SyncRunOptions
       onAnomaly: events.onAnomaly,
     });
     await events.close();
-    if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-    else io.stdout(`${formatSummary(report)}\n`);
-    if (opts.printEvents) {
-      const lines = events.delivered.map((e) => `  ${e["detail-type"]}: ${(e.detail as { message: string }).message}`);
-      io.stdout(
-        `\n${events.delivered.length} change events${opts.eventsFile ? ` (written to ${opts.eventsFile})` : ""}${lines.length ? `:\n${lines.join("\n")}` : ""}\n`,
-      );
-    }
+    printSyncReport(report, events.delivered, io, opts);
     return report;
   } finally {
     await http.close();
     await opened.close();
+  }
+}
+
+/**
+ * The stream consumer's code runs after every sync, as the table's stream would run it on AWS: it turns the
+ * writes into events and records the change history that `image-sync changes` reads. A dry run wrote nothing,
+ * so it records no history.
+ */
+function syncSinkOptions(
+  store: Store,
+  region: string,
+  io: CliIo,
+  opts: SyncRunOptions,
+  log: Logger,
+): Parameters<typeof eventSink>[0] {
+  // Latest-image parameters only when asked for (STACK_NAME), and never for a dry run, which moved nothing.
+  const parameterSettings = opts.dryRun ? null : loadParameterSettings(io.env);
+  return {
+    ...(opts.eventsFile ? { file: opts.eventsFile } : {}),
+    ...(opts.dryRun ? {} : { history: storeHistoryWriter(store, { onError: (m, f) => log.warn(m, f) }) }),
+    ...(parameterSettings ? { parameters: parameterPublisher(parameterSettings, region, log) } : {}),
+    warn: (message) => io.stderr(`warning: ${message}\n`),
+  };
+}
+
+function parameterPublisher(settings: ParameterSettings, region: string, log: Logger): ParameterPublisher {
+  return ssmParameterPublisher({
+    client: defaultSsmClient({
+      region,
+      ...(settings.endpoint
+        ? {
+            endpoint: settings.endpoint,
+            localCredentials: isLocalEndpoint(settings.endpoint),
+          }
+        : {}),
+    }),
+    stackName: settings.stackName,
+    onError: (m, f) => log.warn(m, f),
+  });
+}
+
+function printSyncReport(
+  report: SyncReport,
+  delivered: readonly DeliveredEvent[],
+  io: CliIo,
+  opts: SyncRunOptions,
+): void {
+  if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  else io.stdout(`${formatSummary(report)}\n`);
+  if (opts.printEvents) {
+    const lines = delivered.map((e) => `  ${e["detail-type"]}: ${(e.detail as { message: string }).message}`);
+    io.stdout(
+      `\n${delivered.length} change events${opts.eventsFile ? ` (written to ${opts.eventsFile})` : ""}${lines.length ? `:\n${lines.join("\n")}` : ""}\n`,
+    );
   }
 }
 
@@ -379,6 +402,44 @@ async function printImage(image: NonNullable<Awaited<ReturnType<typeof latestIma
 const CHANGE_KINDS: readonly ChangeKind[] = ["added", "updated", "deprecated", "restored"];
 
 async function changesCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, since, until } = changesArgs(args);
+  const opened = await openStore(loadRuntimeSettings(io.env));
+  try {
+    const changes = await allChanges(opened.store, since, until, values);
+    if (values.json) {
+      io.stdout(`${JSON.stringify(changes)}\n`);
+    } else {
+      const { renderTable } = await import("./sync/summary.ts");
+      const rows = changes.map((c) => [
+        c.detectedAt,
+        c.changeType,
+        c.account,
+        c.scope,
+        c.imageId,
+        c.name ?? "",
+        c.changeType === "deprecated" ? `reason: ${c.reason ?? "unknown"}` : c.changedFields.join(", "),
+      ]);
+      io.stdout(
+        `${renderTable(["detected", "change", "account", "scope", "imageId", "name", "detail"], rows)}\n` +
+          `${changes.length} changes since ${since.toISOString()}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+interface ChangesFilter {
+  account?: string;
+  scope?: string;
+  type?: string;
+  api?: string;
+  json?: boolean;
+}
+
+/** The changes command's options, checked, with its window resolved against the time now. */
+function changesArgs(args: readonly string[]): { values: ChangesFilter; since: Date; until: Date } {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -403,45 +464,32 @@ async function changesCommand(args: readonly string[], io: CliIo): Promise<numbe
     throw new UsageError(`--type must be one of ${CHANGE_KINDS.join(", ")}`);
   if (values.api && !API_IDS.includes(values.api as ApiId))
     throw new UsageError(`--api must be one of ${API_IDS.join(", ")}`);
-  const opened = await openStore(loadRuntimeSettings(io.env));
-  try {
-    const changes: HistoryEntry[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = await changesSince(opened.store, since, {
-        until,
-        limit: 1000,
-        ...(pageToken ? { pageToken } : {}),
-        ...(values.account ? { account: values.account } : {}),
-        ...(values.scope ? { scope: values.scope } : {}),
-        ...(values.type ? { changeType: values.type as ChangeKind } : {}),
-        ...(values.api ? { api: values.api as ApiId } : {}),
-      });
-      changes.push(...page.items);
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    if (values.json) {
-      io.stdout(`${JSON.stringify(changes)}\n`);
-    } else {
-      const { renderTable } = await import("./sync/summary.ts");
-      const rows = changes.map((c) => [
-        c.detectedAt,
-        c.changeType,
-        c.account,
-        c.scope,
-        c.imageId,
-        c.name ?? "",
-        c.changeType === "deprecated" ? `reason: ${c.reason ?? "unknown"}` : c.changedFields.join(", "),
-      ]);
-      io.stdout(
-        `${renderTable(["detected", "change", "account", "scope", "imageId", "name", "detail"], rows)}\n` +
-          `${changes.length} changes since ${since.toISOString()}\n`,
-      );
-    }
-    return 0;
-  } finally {
-    await opened.close();
-  }
+  return { values, since, until };
+}
+
+/** Every page of the window's changes, in the order changesSince gives them. */
+async function allChanges(
+  reader: Parameters<typeof changesSince>[0],
+  since: Date,
+  until: Date,
+  values: ChangesFilter,
+): Promise<HistoryEntry[]> {
+  const changes: HistoryEntry[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await changesSince(reader, since, {
+      until,
+      limit: 1000,
+      ...(pageToken ? { pageToken } : {}),
+      ...(values.account ? { account: values.account } : {}),
+      ...(values.scope ? { scope: values.scope } : {}),
+      ...(values.type ? { changeType: values.type as ChangeKind } : {}),
+      ...(values.api ? { api: values.api as ApiId } : {}),
+    });
+    changes.push(...page.items);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return changes;
 }
 
 async function statusCommand(args: readonly string[], io: CliIo): Promise<number> {

@@ -18,82 +18,99 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 /** The first syntax error in `text`, or null when it is valid JSON. Never returns any of the text itself. */
 export function jsonSyntaxPosition(text: string): JsonSyntaxPosition | null {
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && WS.has(text[i] as string)) i++;
-  };
-  const expect = (c: string) => {
-    if (text[i] !== c) throw new Stop(i);
-    i++;
-  };
-  const string = () => {
-    expect('"');
-    for (;;) {
-      const c = text.charCodeAt(i);
-      if (Number.isNaN(c) || c < 0x20) throw new Stop(i);
-      i++;
-      if (c === 0x22) return;
-      if (c !== 0x5c) continue;
-      const e = text[i];
-      if (e === "u") {
-        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) throw new Stop(i);
-        i += 5;
-      } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
-      else throw new Stop(i);
-    }
-  };
-  const value = (depth: number): void => {
-    if (depth > 512) throw new Stop(i);
-    ws();
-    const c = text[i];
-    if (c === "{") container("}", () => member(depth));
-    else if (c === "[") container("]", () => value(depth + 1));
-    else if (c === '"') string();
-    else scalar();
-  };
-  const member = (depth: number) => {
-    string();
-    ws();
-    expect(":");
-    value(depth + 1);
-  };
-  const scalar = () => {
-    for (const word of ["true", "false", "null"]) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return;
-      }
-    }
-    NUMBER.lastIndex = i;
-    if (!NUMBER.test(text)) throw new Stop(i);
-    i = NUMBER.lastIndex;
-  };
-  const container = (close: string, each: () => void) => {
-    i++;
-    ws();
-    if (text[i] === close) {
-      i++;
-      return;
-    }
-    for (;;) {
-      ws();
-      each();
-      ws();
-      if (text[i] === close) {
-        i++;
-        return;
-      }
-      expect(",");
-    }
-  };
   try {
-    value(0);
-    ws();
-    if (i < text.length) throw new Stop(i);
+    new SyntaxScan(text).document();
     return null;
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
     return positionOf(text, e.offset);
+  }
+}
+
+/** A recursive-descent pass over a JSON text that throws Stop at the first character that is not JSON. */
+class SyntaxScan {
+  private i = 0;
+  constructor(private readonly text: string) {}
+
+  document(): void {
+    this.value(0);
+    this.ws();
+    if (this.i < this.text.length) throw new Stop(this.i);
+  }
+
+  private ws(): void {
+    while (this.i < this.text.length && WS.has(this.text[this.i] as string)) this.i++;
+  }
+
+  private expect(c: string): void {
+    if (this.text[this.i] !== c) throw new Stop(this.i);
+    this.i++;
+  }
+
+  private string(): void {
+    const text = this.text;
+    this.expect('"');
+    for (;;) {
+      const c = text.charCodeAt(this.i);
+      if (Number.isNaN(c) || c < 0x20) throw new Stop(this.i);
+      this.i++;
+      if (c === 0x22) return;
+      if (c !== 0x5c) continue;
+      const e = text[this.i];
+      if (e === "u") {
+        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(this.i + 1, this.i + 5))) throw new Stop(this.i);
+        this.i += 5;
+      } else if (e !== undefined && '"\\/bfnrt'.includes(e)) this.i++;
+      else throw new Stop(this.i);
+    }
+  }
+
+  private value(depth: number): void {
+    if (depth > 512) throw new Stop(this.i);
+    this.ws();
+    const c = this.text[this.i];
+    if (c === "{") this.container("}", () => this.member(depth));
+    else if (c === "[") this.container("]", () => this.value(depth + 1));
+    else if (c === '"') this.string();
+    else this.scalar();
+  }
+
+  private member(depth: number): void {
+    this.string();
+    this.ws();
+    this.expect(":");
+    this.value(depth + 1);
+  }
+
+  private scalar(): void {
+    for (const word of ["true", "false", "null"]) {
+      if (this.text.startsWith(word, this.i)) {
+        this.i += word.length;
+        return;
+      }
+    }
+    NUMBER.lastIndex = this.i;
+    if (!NUMBER.test(this.text)) throw new Stop(this.i);
+    this.i = NUMBER.lastIndex;
+  }
+
+  private container(close: string, each: () => void): void {
+    this.i++;
+    this.ws();
+    if (this.text[this.i] === close) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      each();
+      this.ws();
+      if (this.text[this.i] === close) {
+        this.i++;
+        return;
+      }
+      this.expect(",");
+    }
   }
 }
 

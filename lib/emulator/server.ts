@@ -2,12 +2,12 @@
 // speaks it, counts it, and lets tests and demos inject latency, faults, clock skew and catalogue drift.
 // Dialect modules own the wire format; this file owns everything that is the same for every provider.
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { ApiId } from "../model.ts";
 import { DEMO_CREDENTIALS } from "./credentials.ts";
 import { DIALECTS } from "./dialects.ts";
-import { createRng } from "./rng.ts";
+import { createRng, type Rng } from "./rng.ts";
 import type {
   Catalogue,
   DialectContext,
@@ -172,172 +172,93 @@ interface ArmedFault {
   fired: number;
 }
 
+/** What the server and the emulator's methods share. */
+interface EmulatorState {
+  readonly seed: number;
+  readonly dialects: readonly DialectModule[];
+  readonly catalogue: Catalogue;
+  readonly credentials: EmulatorCredentialSet;
+  readonly usedNonces: Set<string>;
+  readonly log: LoggedRequest[];
+  faults: ArmedFault[];
+  driftCalls: number;
+  closed: boolean;
+  readonly sockets: Set<Socket>;
+  readonly sleepers: Set<() => void>;
+  /** The settings a test changes on the live emulator; the emulator itself once it is built. */
+  knobs: Pick<Emulator, "latencyMs" | "clockSkewMs" | "onRequest">;
+}
+
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const seed = opts.seed ?? DEFAULT_SEED;
   const dialects = opts.dialects ?? DIALECTS;
   const catalogue = opts.catalogue ?? generateCatalogue(dialects, seed, opts.scale ?? 1);
   // A private copy: tests may rotate the emulator's keys without touching the frozen demo set.
   const credentials: EmulatorCredentialSet = structuredClone(opts.credentials ?? DEMO_CREDENTIALS);
-  const usedNonces = new Set<string>();
-  const log: LoggedRequest[] = [];
-  let faults: ArmedFault[] = [];
-  let driftCalls = 0;
-  let closed = false;
-  const sockets = new Set<Socket>();
-  const sleepers = new Set<() => void>();
-
-  const moduleFor = (api: ApiId): DialectModule | undefined => dialects.find((d) => d.apis.includes(api));
-
-  /** A sleep that close() cuts short, so a pending delay never holds a test open. */
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
-
-  const takeFault = (info: RequestInfo): FaultAction | undefined => {
-    for (const armed of faults) {
-      if (!matches(armed.fault.match, info)) continue;
-      armed.seen++;
-      if (armed.seen <= (armed.fault.after ?? 0)) continue;
-      armed.fired++;
-      if (armed.fired >= (armed.fault.times ?? 1)) faults = faults.filter((f) => f !== armed);
-      return armed.fault.action;
-    }
-    return undefined;
+  const state: EmulatorState = {
+    seed,
+    dialects,
+    catalogue,
+    credentials,
+    usedNonces: new Set<string>(),
+    log: [],
+    faults: [],
+    driftCalls: 0,
+    closed: false,
+    sockets: new Set<Socket>(),
+    sleepers: new Set<() => void>(),
+    knobs: { latencyMs: opts.latencyMs ?? 0, clockSkewMs: 0, onRequest: null },
   };
-
-  const send = (res: ServerResponse, reply: EmulatorReply, opts: { truncate?: boolean; abort?: boolean } = {}) => {
-    if (res.destroyed || res.writableEnded) return;
-    const full = Buffer.from(reply.body, "utf8");
-    const body = opts.truncate ? full.subarray(0, Math.floor(full.length / 2)) : full;
-    const headers: Record<string, string> = { "content-type": "application/json", ...lowerKeys(reply.headers) };
-    headers["content-length"] = String(opts.abort ? full.length : body.length);
-    res.writeHead(reply.status, headers);
-    if (opts.abort) {
-      res.write(body, () => res.socket?.destroy());
-    } else {
-      res.end(body);
-    }
+  const server = await listen(state, opts.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+  const emulator: Emulator = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    seed,
+    catalogue,
+    credentials,
+    latencyMs: opts.latencyMs ?? 0,
+    clockSkewMs: 0,
+    stats: requestStats(state.log),
+    onRequest: null,
+    inject(fault) {
+      validateFault(fault);
+      state.faults.push({ fault, seen: 0, fired: 0 });
+    },
+    clearFaults() {
+      state.faults = [];
+    },
+    drift: (dopts) => drift(state, dopts),
+    close: () => closeEmulator(state, server),
   };
+  state.knobs = emulator;
+  return emulator;
+}
 
-  const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // Drain an oversized body rather than abandoning it, so the 413 reaches the client.
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    }
-    if (size > MAX_REQUEST_BYTES) {
-      send(res, jsonReply(413, { error: "PayloadTooLarge", message: "request body too large" }));
-      return;
-    }
-    const url = new URL(req.url ?? "/", "http://emulator.invalid");
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-    const ereq: EmulatorRequest = {
-      method: req.method ?? "GET",
-      path: url.pathname,
-      query: url.searchParams,
-      headers,
-      host: req.headers.host ?? "",
-      body: Buffer.concat(chunks).toString("utf8"),
-    };
-
-    let module: DialectModule | undefined;
-    let info: RequestInfo | undefined;
-    for (const d of dialects) {
-      info = d.describe(ereq);
-      if (info) {
-        module = d;
-        break;
-      }
-    }
-    if (!module || !info) {
-      send(res, jsonReply(404, { error: "NotFound", message: `no emulated API at ${ereq.method} ${ereq.path}` }));
-      return;
-    }
-
-    const entry: LoggedRequest = { ...info, status: 0 };
-    log.push(entry);
-    const ctx: DialectContext = {
-      catalogue,
-      credentials,
-      now: () => Date.now() + emulator.clockSkewMs,
-      usedNonces,
-      requestId: () => randomUUID(),
-    };
-    const reply = (r: EmulatorReply, o?: { truncate?: boolean; abort?: boolean }) => {
-      entry.status = r.status;
-      send(res, r, o);
-    };
-
-    if (emulator.latencyMs > 0) await sleep(emulator.latencyMs);
-    if (closed) return;
-    const action = emulator.onRequest?.(ereq, info) ?? takeFault(info);
-    switch (action?.type) {
-      case undefined:
-        return reply(module.handle(ereq, info, ctx));
-      case "failure": {
-        const r = module.failure(action.failure, info, ctx);
-        if (action.retryAfterSeconds !== undefined) {
-          r.headers = { ...r.headers, "retry-after": String(action.retryAfterSeconds) };
-        }
-        return reply(r);
-      }
-      case "http":
-        return reply({ status: action.status, body: action.body, headers: action.headers ?? {} });
-      case "truncate":
-        return reply(module.handle(ereq, info, ctx), { truncate: true, abort: action.abort === true });
-      case "reset":
-        req.socket.destroy();
-        return;
-      case "delay":
-        await sleep(action.ms);
-        if (closed) return;
-        return reply(module.handle(ereq, info, ctx));
-      case "mutate":
-        action.apply(catalogue);
-        return reply(module.handle(ereq, info, ctx));
-      case "transform": {
-        const r = module.handle(ereq, info, ctx);
-        let json: unknown;
-        try {
-          json = JSON.parse(r.body);
-        } catch {
-          return reply(r); // nothing to transform: an error page or non-JSON dialect reply
-        }
-        return reply({ ...r, body: JSON.stringify(action.apply(json)) });
-      }
-    }
-  };
-
+/** The emulator's server, listening on 127.0.0.1 and keeping track of its sockets for close(). */
+async function listen(state: EmulatorState, port: number): Promise<Server> {
   const server = createServer((req, res) => {
-    onRequest(req, res).catch((err: unknown) => {
+    onRequest(state, req, res).catch((err: unknown) => {
       // A dialect bug must surface as a 500 the test can see, never as a hung request.
       send(res, jsonReply(500, { error: "EmulatorError", message: err instanceof Error ? err.message : String(err) }));
     });
   });
   server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    state.sockets.add(socket);
+    socket.on("close", () => state.sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       server.off("error", reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  return server;
+}
 
-  const stats: EmulatorStats = {
+function requestStats(log: LoggedRequest[]): EmulatorStats {
+  return {
     get total() {
       return log.length;
     },
@@ -347,122 +268,302 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       log.length = 0;
     },
   };
+}
 
-  const drift = (dopts: DriftOptions): DriftReport => {
-    driftCalls++;
-    const rng = createRng(dopts.seed ?? (seed + Math.imul(driftCalls, 0x9e3779b1)) >>> 0);
-    const report: DriftReport = { added: [], removed: [], unusable: [], touched: [] };
-    const apis = (dopts.apis ?? [...catalogue.keys()]).filter((api) => catalogue.has(api) && moduleFor(api));
-    interface Candidate {
-      api: ApiId;
-      scope: string;
-      record: Record<string, unknown>;
-      module: MaybeUsability;
-      key: string;
-    }
-    const pool: Candidate[] = [];
-    for (const api of apis) {
-      const module = moduleFor(api) as MaybeUsability;
-      for (const [scope, records] of catalogue.get(api) ?? []) {
-        for (const record of records) {
-          pool.push({ api, scope, record, module, key: `${api}\u0000${scope}\u0000${module.imageId(api, record)}` });
-        }
-      }
-    }
-    const taken = new Set<string>();
-    const change = (c: Candidate): DriftChange => ({
-      api: c.api,
-      scope: c.scope,
-      imageId: c.module.imageId(c.api, c.record),
-    });
+async function closeEmulator(state: EmulatorState, server: Server): Promise<void> {
+  if (state.closed) return;
+  state.closed = true;
+  for (const wake of [...state.sleepers]) wake();
+  const done = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive and in-flight sockets would otherwise hold close() (and the test run) open.
+  server.closeAllConnections();
+  for (const socket of state.sockets) socket.destroy();
+  await done;
+}
 
-    /** Up to `n` distinct, untaken, usable candidates drawn without replacement. Drift touches only usable
-     *  images so that each reported change shows up as exactly one change in the next sync (removing or
-     *  touching an image that is already unusable would be invisible or ambiguous). `accept` is checked
-     *  lazily because it may be expensive. */
-    const draw = (n: number, accept: (c: Candidate) => boolean = () => true): Candidate[] => {
-      const eligible = pool.filter((c) => !taken.has(c.key) && (c.module.isUsable?.(c.api, c.record) ?? true));
-      const out: Candidate[] = [];
-      for (let i = 0; i < eligible.length && out.length < n; i++) {
-        const j = rng.int(i, eligible.length - 1);
-        const c = eligible[j] as Candidate;
-        eligible[j] = eligible[i] as Candidate;
-        eligible[i] = c;
-        if (!accept(c)) continue;
-        taken.add(c.key);
-        out.push(c);
-      }
-      return out;
+const moduleFor = (state: EmulatorState, api: ApiId): DialectModule | undefined =>
+  state.dialects.find((d) => d.apis.includes(api));
+
+/** A sleep that close() cuts short, so a pending delay never holds a test open. */
+function sleep(state: EmulatorState, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      state.sleepers.delete(done);
+      resolve();
     };
+    const timer = setTimeout(done, ms);
+    state.sleepers.add(done);
+  });
+}
 
-    for (const c of draw(dopts.remove ?? 0)) {
-      const records = catalogue.get(c.api)?.get(c.scope);
-      const at = records?.indexOf(c.record) ?? -1;
-      if (records && at >= 0) records.splice(at, 1);
-      report.removed.push(change(c));
-    }
-    for (const c of draw(dopts.unusable ?? 0, (c) => markingChanges(c.module, c.api, c.record))) {
-      c.module.markUnusable(c.api, c.record);
-      report.unusable.push(change(c));
-    }
-    for (const c of draw(dopts.touch ?? 0)) {
-      c.module.touch(c.api, c.record, rng);
-      report.touched.push(change(c));
-    }
+function takeFault(state: EmulatorState, info: RequestInfo): FaultAction | undefined {
+  for (const armed of state.faults) {
+    if (!matches(armed.fault.match, info)) continue;
+    armed.seen++;
+    if (armed.seen <= (armed.fault.after ?? 0)) continue;
+    armed.fired++;
+    if (armed.fired >= (armed.fault.times ?? 1)) state.faults = state.faults.filter((f) => f !== armed);
+    return armed.fault.action;
+  }
+  return undefined;
+}
 
-    const targets: Array<{ api: ApiId; scope: string; module: DialectModule }> = [];
-    for (const api of apis) {
-      for (const scope of catalogue.get(api)?.keys() ?? []) targets.push({ api, scope, module: moduleFor(api)! });
+type SendOptions = { truncate?: boolean; abort?: boolean };
+
+function send(res: ServerResponse, reply: EmulatorReply, opts: SendOptions = {}): void {
+  if (res.destroyed || res.writableEnded) return;
+  const full = Buffer.from(reply.body, "utf8");
+  const body = opts.truncate ? full.subarray(0, Math.floor(full.length / 2)) : full;
+  const headers: Record<string, string> = { "content-type": "application/json", ...lowerKeys(reply.headers) };
+  headers["content-length"] = String(opts.abort ? full.length : body.length);
+  res.writeHead(reply.status, headers);
+  if (opts.abort) {
+    res.write(body, () => res.socket?.destroy());
+  } else {
+    res.end(body);
+  }
+}
+
+async function onRequest(state: EmulatorState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  if (body === null) {
+    send(res, jsonReply(413, { error: "PayloadTooLarge", message: "request body too large" }));
+    return;
+  }
+  const ereq = emulatorRequest(req, body);
+  const routed = route(state.dialects, ereq);
+  if (!routed) {
+    send(res, jsonReply(404, { error: "NotFound", message: `no emulated API at ${ereq.method} ${ereq.path}` }));
+    return;
+  }
+  const { module, info } = routed;
+  const entry: LoggedRequest = { ...info, status: 0 };
+  state.log.push(entry);
+  const ctx: DialectContext = {
+    catalogue: state.catalogue,
+    credentials: state.credentials,
+    now: () => Date.now() + state.knobs.clockSkewMs,
+    usedNonces: state.usedNonces,
+    requestId: () => randomUUID(),
+  };
+  const reply = (r: EmulatorReply, o?: SendOptions) => {
+    entry.status = r.status;
+    send(res, r, o);
+  };
+
+  if (state.knobs.latencyMs > 0) await sleep(state, state.knobs.latencyMs);
+  if (state.closed) return;
+  const action = state.knobs.onRequest?.(ereq, info) ?? takeFault(state, info);
+  return answer(state, action, { req, ereq, info, module, ctx, reply });
+}
+
+/** The request's body, or null when it is over MAX_REQUEST_BYTES. */
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Drain an oversized body rather than abandoning it, so the 413 reaches the client.
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+  }
+  return size > MAX_REQUEST_BYTES ? null : Buffer.concat(chunks).toString("utf8");
+}
+
+function emulatorRequest(req: IncomingMessage, body: string): EmulatorRequest {
+  const url = new URL(req.url ?? "/", "http://emulator.invalid");
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+  return {
+    method: req.method ?? "GET",
+    path: url.pathname,
+    query: url.searchParams,
+    headers,
+    host: req.headers.host ?? "",
+    body,
+  };
+}
+
+/** The first dialect that recognises the request, with what it says the request is. */
+function route(
+  dialects: readonly DialectModule[],
+  ereq: EmulatorRequest,
+): { module: DialectModule; info: RequestInfo } | undefined {
+  for (const module of dialects) {
+    const info = module.describe(ereq);
+    if (info) return { module, info };
+  }
+  return undefined;
+}
+
+/** One routed request, ready to be answered. */
+interface Routed {
+  req: IncomingMessage;
+  ereq: EmulatorRequest;
+  info: RequestInfo;
+  module: DialectModule;
+  ctx: DialectContext;
+  reply: (r: EmulatorReply, o?: SendOptions) => void;
+}
+
+/** Answers as the action says: normally when there is none. */
+async function answer(state: EmulatorState, action: FaultAction | undefined, r: Routed): Promise<void> {
+  const { req, ereq, info, module, ctx, reply } = r;
+  switch (action?.type) {
+    case undefined:
+      return reply(module.handle(ereq, info, ctx));
+    case "failure": {
+      const failed = module.failure(action.failure, info, ctx);
+      if (action.retryAfterSeconds !== undefined) {
+        failed.headers = { ...failed.headers, "retry-after": String(action.retryAfterSeconds) };
+      }
+      return reply(failed);
     }
-    for (let i = 0; i < (dopts.add ?? 0) && targets.length > 0; i++) {
-      const t = rng.pick(targets);
-      const records = catalogue.get(t.api)?.get(t.scope) ?? [];
-      const present = new Set(records.map((r) => t.module.imageId(t.api, r)));
-      // Ids are random or dated: a clash is rare, and retrying keeps every id unique within its scope.
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const record = t.module.newRecord(t.api, t.scope, rng);
-        const imageId = t.module.imageId(t.api, record);
-        const key = `${t.api}\u0000${t.scope}\u0000${imageId}`;
-        if (present.has(imageId) || taken.has(key)) continue;
-        taken.add(key);
-        records.splice(rng.int(0, records.length), 0, record);
-        report.added.push({ api: t.api, scope: t.scope, imageId });
-        break;
+    case "http":
+      return reply({ status: action.status, body: action.body, headers: action.headers ?? {} });
+    case "truncate":
+      return reply(module.handle(ereq, info, ctx), { truncate: true, abort: action.abort === true });
+    case "reset":
+      req.socket.destroy();
+      return;
+    case "delay":
+      await sleep(state, action.ms);
+      if (state.closed) return;
+      return reply(module.handle(ereq, info, ctx));
+    case "mutate":
+      action.apply(state.catalogue);
+      return reply(module.handle(ereq, info, ctx));
+    case "transform":
+      return reply(transformed(module.handle(ereq, info, ctx), action.apply));
+  }
+}
+
+/** The reply with its JSON body rewritten; as it was when the body is not JSON (an error page, say). */
+// biome-ignore lint/suspicious/noExplicitAny: the transform edits arbitrary provider JSON.
+function transformed(r: EmulatorReply, apply: (json: any) => any): EmulatorReply {
+  let json: unknown;
+  try {
+    json = JSON.parse(r.body);
+  } catch {
+    return r;
+  }
+  return { ...r, body: JSON.stringify(apply(json)) };
+}
+
+/** An image drift may change: where it is and the module that speaks its API. */
+interface Candidate {
+  api: ApiId;
+  scope: string;
+  record: Record<string, unknown>;
+  module: MaybeUsability;
+  key: string;
+}
+
+/** Emulator.drift. */
+function drift(state: EmulatorState, dopts: DriftOptions): DriftReport {
+  const { catalogue } = state;
+  state.driftCalls++;
+  const rng = createRng(dopts.seed ?? (state.seed + Math.imul(state.driftCalls, 0x9e3779b1)) >>> 0);
+  const report: DriftReport = { added: [], removed: [], unusable: [], touched: [] };
+  const apis = (dopts.apis ?? [...catalogue.keys()]).filter((api) => catalogue.has(api) && moduleFor(state, api));
+  const pool = driftPool(state, apis);
+  const taken = new Set<string>();
+  const draw = (n: number, accept?: (c: Candidate) => boolean) => drawCandidates(pool, taken, rng, n, accept);
+
+  for (const c of draw(dopts.remove ?? 0)) {
+    const records = catalogue.get(c.api)?.get(c.scope);
+    const at = records?.indexOf(c.record) ?? -1;
+    if (records && at >= 0) records.splice(at, 1);
+    report.removed.push(driftChange(c));
+  }
+  for (const c of draw(dopts.unusable ?? 0, (c) => markingChanges(c.module, c.api, c.record))) {
+    c.module.markUnusable(c.api, c.record);
+    report.unusable.push(driftChange(c));
+  }
+  for (const c of draw(dopts.touch ?? 0)) {
+    c.module.touch(c.api, c.record, rng);
+    report.touched.push(driftChange(c));
+  }
+  report.added.push(...driftAdd(state, apis, dopts.add ?? 0, rng, taken));
+  return report;
+}
+
+/** Every image of the APIs, in catalogue order. */
+function driftPool(state: EmulatorState, apis: readonly ApiId[]): Candidate[] {
+  const pool: Candidate[] = [];
+  for (const api of apis) {
+    const module = moduleFor(state, api) as MaybeUsability;
+    for (const [scope, records] of state.catalogue.get(api) ?? []) {
+      for (const record of records) {
+        pool.push({ api, scope, record, module, key: `${api}\u0000${scope}\u0000${module.imageId(api, record)}` });
       }
     }
-    return report;
-  };
+  }
+  return pool;
+}
 
-  const emulator: Emulator = {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    seed,
-    catalogue,
-    credentials,
-    latencyMs: opts.latencyMs ?? 0,
-    clockSkewMs: 0,
-    stats,
-    onRequest: null,
-    inject(fault) {
-      validateFault(fault);
-      faults.push({ fault, seen: 0, fired: 0 });
-    },
-    clearFaults() {
-      faults = [];
-    },
-    drift,
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const wake of [...sleepers]) wake();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Keep-alive and in-flight sockets would otherwise hold close() (and the test run) open.
-      server.closeAllConnections();
-      for (const socket of sockets) socket.destroy();
-      await done;
-    },
-  };
-  return emulator;
+const driftChange = (c: Candidate): DriftChange => ({
+  api: c.api,
+  scope: c.scope,
+  imageId: c.module.imageId(c.api, c.record),
+});
+
+/** Up to `n` distinct, untaken, usable candidates drawn without replacement. Drift touches only usable
+ *  images so that each reported change shows up as exactly one change in the next sync (removing or
+ *  touching an image that is already unusable would be invisible or ambiguous). `accept` is checked
+ *  lazily because it may be expensive. */
+function drawCandidates(
+  pool: readonly Candidate[],
+  taken: Set<string>,
+  rng: Rng,
+  n: number,
+  accept: (c: Candidate) => boolean = () => true,
+): Candidate[] {
+  const eligible = pool.filter((c) => !taken.has(c.key) && (c.module.isUsable?.(c.api, c.record) ?? true));
+  const out: Candidate[] = [];
+  for (let i = 0; i < eligible.length && out.length < n; i++) {
+    const j = rng.int(i, eligible.length - 1);
+    const c = eligible[j] as Candidate;
+    eligible[j] = eligible[i] as Candidate;
+    eligible[i] = c;
+    if (!accept(c)) continue;
+    taken.add(c.key);
+    out.push(c);
+  }
+  return out;
+}
+
+/** Adds `n` new images, each to a scope picked at random; returns them. */
+function driftAdd(
+  state: EmulatorState,
+  apis: readonly ApiId[],
+  n: number,
+  rng: Rng,
+  taken: Set<string>,
+): DriftChange[] {
+  const added: DriftChange[] = [];
+  const targets: Array<{ api: ApiId; scope: string; module: DialectModule }> = [];
+  for (const api of apis) {
+    for (const scope of state.catalogue.get(api)?.keys() ?? [])
+      targets.push({ api, scope, module: moduleFor(state, api)! });
+  }
+  for (let i = 0; i < n && targets.length > 0; i++) {
+    const t = rng.pick(targets);
+    const records = state.catalogue.get(t.api)?.get(t.scope) ?? [];
+    const present = new Set(records.map((r) => t.module.imageId(t.api, r)));
+    // Ids are random or dated: a clash is rare, and retrying keeps every id unique within its scope.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const record = t.module.newRecord(t.api, t.scope, rng);
+      const imageId = t.module.imageId(t.api, record);
+      const key = `${t.api}\u0000${t.scope}\u0000${imageId}`;
+      if (present.has(imageId) || taken.has(key)) continue;
+      taken.add(key);
+      records.splice(rng.int(0, records.length), 0, record);
+      added.push({ api: t.api, scope: t.scope, imageId });
+      break;
+    }
+  }
+  return added;
 }
 
 /** Whether markUnusable would change the record: records with no status to take away (zenlayer-bmc) can

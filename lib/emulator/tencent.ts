@@ -428,10 +428,38 @@ const IMAGE_V2_FILTERS: Readonly<Record<string, string>> = {
   "image-name": "ImageName",
 };
 
+/** A TC3 error reply with the request's id. */
+type Api3Fail = (code: string, message: string) => EmulatorReply;
+
 function handleApi3(req: EmulatorRequest, info: RequestInfo, ctx: DialectContext): EmulatorReply {
   const requestId = uuidOf(ctx);
-  const fail = (code: string, message: string): EmulatorReply => api3Error(requestId, code, message);
+  const fail: Api3Fail = (code, message) => api3Error(requestId, code, message);
+  const refused = api3AuthFailure(req, ctx, fail);
+  if (refused) return refused;
 
+  const version = req.headers["x-tc-version"];
+  if (version === undefined)
+    return fail("MissingParameter", "The request is missing a required parameter `X-TC-Version`.");
+  if (version !== CVM_VERSION) return fail("NoSuchVersion", `The requested version \`${version}\` is not supported.`);
+
+  if (info.action === "DescribeRegions") {
+    const regions = knownRegions(ctx);
+    return json({
+      Response: {
+        TotalCount: regions.length,
+        RegionSet: regions.map((r) => ({ Region: r, RegionName: REGION_NAMES[r] ?? r, RegionState: "AVAILABLE" })),
+        RequestId: requestId,
+      },
+    });
+  }
+  if (info.action !== "DescribeImages")
+    return fail("InvalidAction", `The action \`${info.action}\` is not supported by this emulator.`);
+
+  return describeImagesApi3(req, ctx, requestId, fail);
+}
+
+/** The reply refusing a request whose TC3 authorization does not hold; undefined when it does. */
+function api3AuthFailure(req: EmulatorRequest, ctx: DialectContext, fail: Api3Fail): EmulatorReply | undefined {
   const authorization = req.headers.authorization;
   const auth = authorization === undefined ? undefined : parseTc3Authorization(authorization);
   if (!auth)
@@ -480,24 +508,15 @@ function handleApi3(req: EmulatorRequest, info: RequestInfo, ctx: DialectContext
       "The provided credentials could not be validated. Please check your signature is correct.",
     );
 
-  const version = req.headers["x-tc-version"];
-  if (version === undefined)
-    return fail("MissingParameter", "The request is missing a required parameter `X-TC-Version`.");
-  if (version !== CVM_VERSION) return fail("NoSuchVersion", `The requested version \`${version}\` is not supported.`);
+  return undefined;
+}
 
-  if (info.action === "DescribeRegions") {
-    const regions = knownRegions(ctx);
-    return json({
-      Response: {
-        TotalCount: regions.length,
-        RegionSet: regions.map((r) => ({ Region: r, RegionName: REGION_NAMES[r] ?? r, RegionState: "AVAILABLE" })),
-        RequestId: requestId,
-      },
-    });
-  }
-  if (info.action !== "DescribeImages")
-    return fail("InvalidAction", `The action \`${info.action}\` is not supported by this emulator.`);
-
+function describeImagesApi3(
+  req: EmulatorRequest,
+  ctx: DialectContext,
+  requestId: string,
+  fail: Api3Fail,
+): EmulatorReply {
   const region = req.headers["x-tc-region"];
   if (!region) return fail("MissingParameter", "The request is missing a required parameter `X-TC-Region`.");
   const records = regionRecords("tencent-cvm", region, ctx);
@@ -522,6 +541,16 @@ function handleApi3(req: EmulatorRequest, info: RequestInfo, ctx: DialectContext
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
     return fail("InvalidParameterValue.InvalidParameterValueLimit", `Limit must be an integer from 0 to ${MAX_LIMIT}.`);
 
+  const filters = api3Filters(b, fail);
+  if (!Array.isArray(filters)) return filters;
+  const matching = records.filter((r) => filters.every(([f, vs]) => vs.includes(String(r[f]))));
+  return json({
+    Response: { TotalCount: matching.length, ImageSet: matching.slice(offset, offset + limit), RequestId: requestId },
+  });
+}
+
+/** The [field, values] pairs an image must match (ImageIds or Filters), or the reply refusing them. */
+function api3Filters(b: Rec, fail: Api3Fail): Array<[string, string[]]> | EmulatorReply {
   const filters: Array<[string, string[]]> = [];
   if (b.ImageIds !== undefined) {
     if (!Array.isArray(b.ImageIds) || !b.ImageIds.every((v) => typeof v === "string"))
@@ -545,10 +574,7 @@ function handleApi3(req: EmulatorRequest, info: RequestInfo, ctx: DialectContext
       filters.push([field, values as string[]]);
     }
   }
-  const matching = records.filter((r) => filters.every(([f, vs]) => vs.includes(String(r[f]))));
-  return json({
-    Response: { TotalCount: matching.length, ImageSet: matching.slice(offset, offset + limit), RequestId: requestId },
-  });
+  return filters;
 }
 
 type LegacyFailure = "unknown-id" | "bad-signature" | "expired" | "replay" | "missing";

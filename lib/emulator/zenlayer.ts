@@ -76,26 +76,38 @@ function sameSecret(a: string, b: string): boolean {
 
 /** Checks the common headers and the credentials; undefined when the caller may proceed. */
 function authenticate(req: EmulatorRequest, service: string, ctx: DialectContext): EmulatorReply | undefined {
+  const authorization = req.headers["authorization"] ?? "";
+  return /^Bearer\s/i.test(authorization)
+    ? tokenAuthFailure(req, service, ctx)
+    : signatureAuthFailure(req, service, ctx);
+}
+
+/** Checks a token-authorized request; undefined when the caller may proceed. */
+function tokenAuthFailure(req: EmulatorRequest, service: string, ctx: DialectContext): EmulatorReply | undefined {
   const expected = SERVICES[service];
   const authorization = req.headers["authorization"] ?? "";
   const serviceHeader = req.headers["x-zc-service"];
   const versionHeader = req.headers["x-zc-version"];
-
-  if (/^Bearer\s/i.test(authorization)) {
-    // Token auth sends no signature headers; the service and version, when sent, must still agree.
-    if (serviceHeader !== undefined && serviceHeader !== service) {
-      return errorReply(ctx, 400, "INVALID_PARAMETER_VALUE", `X-ZC-Service "${serviceHeader}" does not match the path`);
-    }
-    if (versionHeader !== undefined && versionHeader !== expected?.version) {
-      return errorReply(ctx, 400, "INVALID_PARAMETER_VALUE", `X-ZC-Version "${versionHeader}" is not supported`);
-    }
-    const token = authorization.replace(/^Bearer\s+/i, "");
-    if (!sameSecret(token, ctx.credentials.zenlayer.token)) {
-      return errorReply(ctx, 401, "AUTH_FAILURE_TOKEN_INVALID", "The access token is invalid or has expired.");
-    }
-    return undefined;
+  // Token auth sends no signature headers; the service and version, when sent, must still agree.
+  if (serviceHeader !== undefined && serviceHeader !== service) {
+    return errorReply(ctx, 400, "INVALID_PARAMETER_VALUE", `X-ZC-Service "${serviceHeader}" does not match the path`);
   }
+  if (versionHeader !== undefined && versionHeader !== expected?.version) {
+    return errorReply(ctx, 400, "INVALID_PARAMETER_VALUE", `X-ZC-Version "${versionHeader}" is not supported`);
+  }
+  const token = authorization.replace(/^Bearer\s+/i, "");
+  if (!sameSecret(token, ctx.credentials.zenlayer.token)) {
+    return errorReply(ctx, 401, "AUTH_FAILURE_TOKEN_INVALID", "The access token is invalid or has expired.");
+  }
+  return undefined;
+}
 
+/** Checks a ZC2-signed request's headers, key, clock and signature; undefined when the caller may proceed. */
+function signatureAuthFailure(req: EmulatorRequest, service: string, ctx: DialectContext): EmulatorReply | undefined {
+  const expected = SERVICES[service];
+  const authorization = req.headers["authorization"] ?? "";
+  const serviceHeader = req.headers["x-zc-service"];
+  const versionHeader = req.headers["x-zc-version"];
   const timestamp = req.headers["x-zc-timestamp"];
   const method = req.headers["x-zc-signature-method"];
   for (const [name, value] of [

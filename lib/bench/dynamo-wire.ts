@@ -3,7 +3,7 @@
 // that run's requests and writes alone: it can fail one chosen request (throttling, a 500, a
 // ValidationException, a conditional failure) and can stop the run dead after its k-th write: that write
 // reaches the table, but its reply and every later request of the run are held and never answered.
-import { createServer, request, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type DynamoFaultKind = "throttle" | "internal" | "validation" | "conditional";
@@ -46,125 +46,141 @@ const FAULTS: Record<DynamoFaultKind, { status: number; type: string }> = {
   conditional: { status: 400, type: "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException" },
 };
 
+type LiveRun = WireRun & { die: () => void };
+
+/** What the proxy's request handler and the wire's methods share. */
+interface WireState {
+  readonly to: URL;
+  readonly runs: Map<string, LiveRun>;
+  /** Replies of dead runs, never sent. */
+  readonly held: Set<ServerResponse>;
+}
+
 export async function startDynamoWire(target: string): Promise<DynamoWire> {
-  const to = new URL(target);
-  const runs = new Map<string, WireRun & { die: () => void }>();
-  const held = new Set<ServerResponse>();
-
-  const forward = (
-    headers: Record<string, unknown>,
-    body: string,
-  ): Promise<{ status: number; body: string; contentType: string }> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: to.hostname,
-          port: to.port,
-          method: "POST",
-          path: "/",
-          headers: { ...headers, "content-length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          let out = "";
-          res.setEncoding("utf8");
-          res.on("data", (c: string) => {
-            out += c;
-          });
-          res.on("end", () =>
-            resolve({
-              status: res.statusCode ?? 500,
-              body: out,
-              contentType: String(res.headers["content-type"] ?? "application/x-amz-json-1.0"),
-            }),
-          );
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-
-  const hold = (res: ServerResponse) => {
-    held.add(res);
-    res.on("close", () => held.delete(res));
-  };
-
+  const state: WireState = { to: new URL(target), runs: new Map(), held: new Set() };
   const server = createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8");
     req.on("data", (c: string) => {
       body += c;
     });
-    req.on("end", async () => {
-      const name = String(req.headers["x-amz-target"] ?? "").replace(/^.*\./, "");
-      const tag = (req.url ?? "/").split("/").filter(Boolean)[0] ?? "";
-      const headers = { ...req.headers } as Record<string, unknown>;
-      delete headers["content-length"];
-      const run = runs.get(tag);
-      try {
-        if (run) {
-          if (run.dead) return hold(res);
-          run.requests++;
-          run.targets.push(name);
-          const fault = run.plan.fault;
-          if (fault && !run.faulted && run.requests === fault.at) {
-            run.faulted = true;
-            const f = FAULTS[fault.kind];
-            res.writeHead(f.status, { "content-type": "application/x-amz-json-1.0" });
-            res.end(JSON.stringify({ __type: f.type, message: "injected by the model-based test" }));
-            return;
-          }
-        }
-        const out = await forward(headers, body);
-        if (run && WRITES.has(name)) {
-          run.writes++;
-          if (run.plan.dieAfterWrite !== undefined && run.writes >= run.plan.dieAfterWrite) {
-            run.die();
-            return hold(res);
-          }
-        }
-        res.writeHead(out.status, { "content-type": out.contentType });
-        res.end(out.body);
-      } catch (e) {
-        res.writeHead(500, { "content-type": "application/x-amz-json-1.0" });
-        res.end(JSON.stringify({ __type: "ProxyError", message: (e as Error).message }));
-      }
-    });
+    req.on("end", () => relay(state, req, body, res));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     endpointFor(tag, plan) {
-      let die = () => {};
-      const died = new Promise<void>((r) => {
-        die = r;
-      });
-      const run: WireRun & { die: () => void } = {
-        plan,
-        requests: 0,
-        writes: 0,
-        faulted: false,
-        targets: [],
-        dead: false,
-        died,
-        die: () => {
-          run.dead = true;
-          die();
-        },
-      };
-      runs.set(tag, run);
+      state.runs.set(tag, newRun(plan));
       return `${base}/${tag}`;
     },
-    run: (tag) => runs.get(tag),
+    run: (tag) => state.runs.get(tag),
     dropHeld() {
-      for (const res of [...held]) res.destroy();
-      held.clear();
+      for (const res of [...state.held]) res.destroy();
+      state.held.clear();
     },
     close: () =>
       new Promise<void>((r) => {
-        for (const res of [...held]) res.destroy();
+        for (const res of [...state.held]) res.destroy();
         server.close(() => r());
         server.closeAllConnections();
       }),
   };
+}
+
+function newRun(plan: WirePlan): LiveRun {
+  let die = () => {};
+  const died = new Promise<void>((r) => {
+    die = r;
+  });
+  const run: LiveRun = {
+    plan,
+    requests: 0,
+    writes: 0,
+    faulted: false,
+    targets: [],
+    dead: false,
+    died,
+    die: () => {
+      run.dead = true;
+      die();
+    },
+  };
+  return run;
+}
+
+/** Answers one request: held for a dead run, the run's injected fault, else dynalite's reply. */
+async function relay(state: WireState, req: IncomingMessage, body: string, res: ServerResponse): Promise<void> {
+  const name = String(req.headers["x-amz-target"] ?? "").replace(/^.*\./, "");
+  const tag = (req.url ?? "/").split("/").filter(Boolean)[0] ?? "";
+  const headers = { ...req.headers } as Record<string, unknown>;
+  delete headers["content-length"];
+  const run = state.runs.get(tag);
+  try {
+    if (run) {
+      if (run.dead) return hold(state, res);
+      run.requests++;
+      run.targets.push(name);
+      const fault = run.plan.fault;
+      if (fault && !run.faulted && run.requests === fault.at) {
+        run.faulted = true;
+        const f = FAULTS[fault.kind];
+        res.writeHead(f.status, { "content-type": "application/x-amz-json-1.0" });
+        res.end(JSON.stringify({ __type: f.type, message: "injected by the model-based test" }));
+        return;
+      }
+    }
+    const out = await forward(state.to, headers, body);
+    if (run && WRITES.has(name)) {
+      run.writes++;
+      if (run.plan.dieAfterWrite !== undefined && run.writes >= run.plan.dieAfterWrite) {
+        run.die();
+        return hold(state, res);
+      }
+    }
+    res.writeHead(out.status, { "content-type": out.contentType });
+    res.end(out.body);
+  } catch (e) {
+    res.writeHead(500, { "content-type": "application/x-amz-json-1.0" });
+    res.end(JSON.stringify({ __type: "ProxyError", message: (e as Error).message }));
+  }
+}
+
+function hold(state: WireState, res: ServerResponse): void {
+  state.held.add(res);
+  res.on("close", () => state.held.delete(res));
+}
+
+function forward(
+  to: URL,
+  headers: Record<string, unknown>,
+  body: string,
+): Promise<{ status: number; body: string; contentType: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: to.hostname,
+        port: to.port,
+        method: "POST",
+        path: "/",
+        headers: { ...headers, "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let out = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          out += c;
+        });
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 500,
+            body: out,
+            contentType: String(res.headers["content-type"] ?? "application/x-amz-json-1.0"),
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
 }

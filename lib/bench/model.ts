@@ -39,7 +39,7 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import fc from "fast-check";
 import type { AccountConfig, SyncConfig } from "../config.ts";
 import { DEMO_CREDENTIALS } from "../emulator/credentials.ts";
-import type { Catalogue, Emulator, EmulatorRequest, FaultAction, RequestInfo } from "../emulator/index.ts";
+import type { Catalogue, Emulator, EmulatorRequest, FaultAction, RequestHook, RequestInfo } from "../emulator/index.ts";
 import { startEmulator } from "../emulator/index.ts";
 import type { StreamRecord } from "../events/change-event.ts";
 import { processStreamRecords } from "../events/process.ts";
@@ -55,7 +55,7 @@ import { configForBatch } from "../sync/batch.ts";
 import type { Change } from "../sync/diff.ts";
 import { runSync, type ScopeReport, type SyncReport } from "../sync/engine.ts";
 import type { Batch } from "../sync/plan.ts";
-import { type DynamoFaultKind, type DynamoWire, startDynamoWire, type WirePlan } from "./dynamo-wire.ts";
+import { type DynamoFaultKind, type DynamoWire, startDynamoWire, type WirePlan, type WireRun } from "./dynamo-wire.ts";
 
 /**
  * Defects known and not yet fixed, each gating what would find it (the default run leaves them out so that it
@@ -164,6 +164,7 @@ export const PROVIDER_FAULTS = [
 ] as const;
 export type ProviderFaultKind = (typeof PROVIDER_FAULTS)[number];
 /** Faults that answer HTTP 200 with a listing that is not the catalogue. */
+type LieKind = "lying-total" | "empty-listing" | "page-swap" | "image-on-two-pages";
 const LIES: ReadonlySet<ProviderFaultKind> = new Set([
   "lying-total",
   "empty-listing",
@@ -413,6 +414,25 @@ type Item = Record<string, unknown>;
 
 class Violation extends Error {}
 
+/** What a sync step leaves for the checks. */
+interface StepFacts {
+  outcomes: Outcome[];
+  clean: boolean;
+  storedBefore: Set<string>;
+  sweeps: Array<{ tag: string; scope: string }>;
+  lied: Set<string>;
+}
+
+/** The table as the checks read it after a step. */
+interface TableFacts {
+  items: Map<string, Item>;
+  images: Array<StoredImage & Item>;
+  /** Images by scope and id. */
+  stored: Map<string, StoredImage & Item>;
+  /** The windows of each run id (a redelivery has its own). */
+  byRun: Map<string, Window[]>;
+}
+
 export interface SequenceResult {
   /** Invariant violations of the step that first broke the contract (empty when none did). */
   violations: string[];
@@ -509,19 +529,12 @@ class Runner {
   /** Applies a change to the true catalogue and tells every run in flight what it could have seen. */
   private apply(scope: string, c: CatChange): void {
     const list = this.list(scope);
-    const note = (kind: "dropped" | "unusable", id: string) => {
-      for (const w of this.inFlight) {
-        const m = w[kind];
-        if (!m.has(scope)) m.set(scope, new Set());
-        m.get(scope)?.add(id);
-      }
-    };
     switch (c.t) {
       case "remove": {
         if (list.length === 0) return;
         const [r] = list.splice(Math.floor(c.at * list.length), 1);
         if (!r) return;
-        note("dropped", String(r.imageId));
+        this.note(scope, "dropped", String(r.imageId));
         this.removed.get(scope)?.push(String(r.imageId));
         return;
       }
@@ -532,26 +545,17 @@ class Runner {
       case "insert": {
         const r = this.newRecord(scope);
         list.splice(Math.floor(c.at * (list.length + 1)), 0, r);
-        if (r.imageStatus !== "AVAILABLE") note("unusable", String(r.imageId));
+        if (r.imageStatus !== "AVAILABLE") this.note(scope, "unusable", String(r.imageId));
         return;
       }
-      case "readd": {
-        const gone = this.removed.get(scope) ?? [];
-        const present = new Set(list.map((r) => String(r.imageId)));
-        const back = gone.filter((id) => !present.has(id));
-        if (back.length === 0) return;
-        const id = back[Math.floor(c.at * back.length)] as string;
-        const record = this.universe.get(scope)?.get(id);
-        if (!record) return;
-        list.splice(Math.floor(c.at * (list.length + 1)), 0, record);
-        if (record.imageStatus !== "AVAILABLE") note("unusable", id);
+      case "readd":
+        this.readd(scope, c.at);
         return;
-      }
       case "flip": {
         const r = list[Math.floor(c.at * list.length)];
         if (!r) return;
         r.imageStatus = r.imageStatus === "AVAILABLE" ? "UNAVAILABLE" : "AVAILABLE";
-        if (r.imageStatus !== "AVAILABLE") note("unusable", String(r.imageId));
+        if (r.imageStatus !== "AVAILABLE") this.note(scope, "unusable", String(r.imageId));
         return;
       }
       case "touch": {
@@ -570,6 +574,29 @@ class Runner {
         return;
       }
     }
+  }
+
+  /** Tells every run in flight that the image was absent, or unusable, at some moment of it. */
+  private note(scope: string, kind: "dropped" | "unusable", id: string): void {
+    for (const w of this.inFlight) {
+      const m = w[kind];
+      if (!m.has(scope)) m.set(scope, new Set());
+      m.get(scope)?.add(id);
+    }
+  }
+
+  /** Lists again one of the images removed earlier and still absent (the one `at` picks). */
+  private readd(scope: string, at: number): void {
+    const list = this.list(scope);
+    const gone = this.removed.get(scope) ?? [];
+    const present = new Set(list.map((r) => String(r.imageId)));
+    const back = gone.filter((id) => !present.has(id));
+    if (back.length === 0) return;
+    const id = back[Math.floor(at * back.length)] as string;
+    const record = this.universe.get(scope)?.get(id);
+    if (!record) return;
+    list.splice(Math.floor(at * (list.length + 1)), 0, record);
+    if (record.imageStatus !== "AVAILABLE") this.note(scope, "unusable", id);
   }
 
   private open(tag: string, runId: string): Window {
@@ -687,13 +714,54 @@ class Runner {
       this.ran.push(op);
       return [];
     }
+    return this.syncStep(op);
+  }
+
+  private async syncStep(op: Extract<Op, { t: "sync" }>): Promise<string[]> {
     const sync = this.gate(op);
     this.ran.push(sync);
     const storedBefore = new Set([...this.snapshot.values()].map((i) => String(i.scope)));
-    // The step's DescribeImages requests per scope, and which run sent each (for C7).
-    const counts = new Map<string, number>();
+    // The step's DescribeImages requests, and which run sent each (for C7).
     const sweeps: Array<{ tag: string; scope: string }> = [];
-    this.stack.emulator.onRequest = (req: EmulatorRequest, info: RequestInfo): FaultAction | undefined => {
+    this.stack.emulator.onRequest = this.providerHook(sync, sweeps);
+    let outcomes: Outcome[];
+    const t0 = Date.now();
+    try {
+      outcomes = await Promise.all(sync.runs.map((inv) => this.invoke(inv)));
+      if (process.env.MODEL_DEBUG)
+        console.log(
+          "invoke",
+          Date.now() - t0,
+          JSON.stringify(
+            outcomes.map((o) => o.report?.scopes.map((s) => [s.scope, s.status, s.requests, s.writes, s.durationMs])),
+          ),
+        );
+    } finally {
+      this.stack.emulator.onRequest = null;
+    }
+    this.outcomes.push(...outcomes);
+    this.countStep(sync, outcomes);
+    for (const o of outcomes)
+      if (o.report) for (const s of o.report.scopes) if (s.status === "complete") this.completed.add(s.scope);
+    const clean = this.isClean(sync, outcomes);
+    const t1 = Date.now();
+    // A listing that lies about its content (not an error the engine can see) may pass for complete: C2 cannot
+    // hold the engine to images it was never shown. C1 still holds it to every deprecation.
+    const lied = new Set(sync.faults.filter((f) => LIES.has(f.kind)).map((f) => SCOPES[f.scope] as string));
+    await this.tamper?.({ raw: this.stack.raw, table: this.table, runIds: outcomes.map((o) => o.runId) });
+    const violations = await this.check({ outcomes, clean, storedBefore, sweeps, lied }, outcomes);
+    if (process.env.MODEL_DEBUG) console.log("check", Date.now() - t1);
+    return violations;
+  }
+
+  /**
+   * The emulator's request hook for one step: it records each DescribeImages request in `sweeps`, makes the
+   * step's mid-sweep changes and answers with its provider faults.
+   */
+  private providerHook(sync: Extract<Op, { t: "sync" }>, sweeps: Array<{ tag: string; scope: string }>): RequestHook {
+    // The step's DescribeImages requests per scope.
+    const counts = new Map<string, number>();
+    return (req: EmulatorRequest, info: RequestInfo): FaultAction | undefined => {
       if (info.action !== "DescribeImages") return undefined;
       sweeps.push({ tag: req.headers["x-model-invocation"] ?? "", scope: info.scope });
       const n = (counts.get(info.scope) ?? 0) + 1;
@@ -716,22 +784,9 @@ class Runner {
       }
       return undefined;
     };
-    let outcomes: Outcome[];
-    const t0 = Date.now();
-    try {
-      outcomes = await Promise.all(sync.runs.map((inv) => this.invoke(inv)));
-      if (process.env.MODEL_DEBUG)
-        console.log(
-          "invoke",
-          Date.now() - t0,
-          JSON.stringify(
-            outcomes.map((o) => o.report?.scopes.map((s) => [s.scope, s.status, s.requests, s.writes, s.durationMs])),
-          ),
-        );
-    } finally {
-      this.stack.emulator.onRequest = null;
-    }
-    this.outcomes.push(...outcomes);
+  }
+
+  private countStep(sync: Extract<Op, { t: "sync" }>, outcomes: readonly Outcome[]): void {
     count(`step of ${sync.runs.length} run${sync.runs.length === 1 ? "" : "s"}`);
     for (const o of outcomes) {
       count(o.inv.mode === "inline" ? "inline run" : o.inv.redelivery ? "redelivered worker" : "worker run");
@@ -740,9 +795,11 @@ class Runner {
       if (fault && this.stack.wire.run(o.tag)?.faulted) count(`dynamo ${fault.kind}`);
       for (const s of o.report?.scopes ?? []) count(`scope ${s.status}`);
     }
-    for (const o of outcomes)
-      if (o.report) for (const s of o.report.scopes) if (s.status === "complete") this.completed.add(s.scope);
-    const clean =
+  }
+
+  /** Whether the step was one inline run with no fault and no change during it, and no earlier run's holds. */
+  private isClean(sync: Extract<Op, { t: "sync" }>, outcomes: readonly Outcome[]): boolean {
+    return (
       sync.runs.length === 1 &&
       sync.runs[0]?.mode === "inline" &&
       !sync.runs[0].db.fault &&
@@ -759,20 +816,11 @@ class Runner {
           (o.dead ||
             ((o.inv.db.fault?.kind === "validation" || o.inv.db.fault?.kind === "conditional") &&
               this.stack.wire.run(o.tag)?.faulted)),
-      );
-    const t1 = Date.now();
-    // A listing that lies about its content (not an error the engine can see) may pass for complete: C2 cannot
-    // hold the engine to images it was never shown. C1 still holds it to every deprecation.
-    const lied = new Set(sync.faults.filter((f) => LIES.has(f.kind)).map((f) => SCOPES[f.scope] as string));
-    await this.tamper?.({ raw: this.stack.raw, table: this.table, runIds: outcomes.map((o) => o.runId) });
-    const violations = await this.check({ outcomes, clean, storedBefore, sweeps, lied }, outcomes);
-    if (process.env.MODEL_DEBUG) console.log("check", Date.now() - t1);
-    return violations;
+      )
+    );
   }
 
   private fault(f: ProviderFault, info: RequestInfo): FaultAction {
-    const list = this.list(info.scope);
-    const page = (p: number) => list.slice((p - 1) * PAGE_SIZE, p * PAGE_SIZE);
     switch (f.kind) {
       case "throttle":
         return { type: "failure", failure: "throttle" };
@@ -803,6 +851,16 @@ class Runner {
         };
       case "delay":
         return { type: "delay", ms: 5 + 7 * f.times };
+      default:
+        return this.lie(f, f.kind, info);
+    }
+  }
+
+  /** A listing answered 200 but rewritten so that it is not the catalogue (LIES). */
+  private lie(f: ProviderFault, kind: LieKind, info: RequestInfo): FaultAction {
+    const list = this.list(info.scope);
+    const page = (p: number) => list.slice((p - 1) * PAGE_SIZE, p * PAGE_SIZE);
+    switch (kind) {
       case "lying-total":
         return {
           type: "transform",
@@ -849,17 +907,7 @@ class Runner {
 
   private async invoke(inv: Invocation): Promise<Outcome> {
     const tag = `s${this.id}i${++this.tags}`;
-    let batch: Batch | null = null;
-    let runId = `2026${String(this.id).padStart(4, "0")}T${String(this.tags).padStart(6, "0")}Z-m${this.tags}`;
-    if (inv.mode === "worker") {
-      if (inv.redelivery && this.lastWorker) {
-        runId = this.lastWorker.runId;
-        batch = BATCHES[this.lastWorker.batch] ?? null;
-      } else {
-        batch = BATCHES[inv.batch] ?? null;
-        this.lastWorker = { runId, batch: inv.batch };
-      }
-    }
+    const { runId, batch } = this.identify(inv);
     const scopes = batch ? batch.scopes : [...SCOPES];
     const store = createStore({
       tableName: this.table,
@@ -867,15 +915,7 @@ class Runner {
       localCredentials: true,
     });
     const wire = this.stack.wire.run(tag);
-    const base = this.stack.http;
-    const http: HttpClient = {
-      // A dead run sends nothing more anywhere.
-      send: (req) =>
-        wire?.dead
-          ? new Promise(() => {})
-          : base.send({ ...req, headers: { ...req.headers, "x-model-invocation": tag } }),
-      close: async () => {},
-    };
+    const http = this.taggedHttp(tag, wire);
     const outcome: Outcome = {
       tag,
       inv,
@@ -889,12 +929,57 @@ class Runner {
       handed: [],
     };
     const w = this.open(tag, runId);
-    const run = runSync({
+    const run = this.startRun(batch, store, http, outcome);
+    run.catch(() => {});
+    const { ending, cancel } = runEnding(run, wire);
+    const settled = await ending;
+    cancel();
+    this.closeWindow(w);
+    if ("report" in settled) outcome.report = settled.report;
+    else if ("error" in settled) outcome.error = settled.error;
+    else if ("dead" in settled) outcome.dead = true;
+    else outcome.error = "HUNG";
+    if (!outcome.dead) store.close();
+    return outcome;
+  }
+
+  /** The run id and batch of an invocation: a redelivery repeats the last worker message's. */
+  private identify(inv: Invocation): { runId: string; batch: Batch | null } {
+    let batch: Batch | null = null;
+    let runId = `2026${String(this.id).padStart(4, "0")}T${String(this.tags).padStart(6, "0")}Z-m${this.tags}`;
+    if (inv.mode === "worker") {
+      if (inv.redelivery && this.lastWorker) {
+        runId = this.lastWorker.runId;
+        batch = BATCHES[this.lastWorker.batch] ?? null;
+      } else {
+        batch = BATCHES[inv.batch] ?? null;
+        this.lastWorker = { runId, batch: inv.batch };
+      }
+    }
+    return { runId, batch };
+  }
+
+  /** The shared HTTP client, with each request naming the run (for C7); a dead run sends nothing more. */
+  private taggedHttp(tag: string, wire: WireRun | undefined): HttpClient {
+    const base = this.stack.http;
+    return {
+      // A dead run sends nothing more anywhere.
+      send: (req) =>
+        wire?.dead
+          ? new Promise(() => {})
+          : base.send({ ...req, headers: { ...req.headers, "x-model-invocation": tag } }),
+      close: async () => {},
+    };
+  }
+
+  /** Starts the engine for the outcome's run, collecting what it hands to onChanges. */
+  private startRun(batch: Batch | null, store: Store, http: HttpClient, outcome: Outcome): Promise<SyncReport> {
+    return runSync({
       config: batch ? configForBatch(this.config, batch) : this.config,
       store,
       http,
       now: this.now,
-      runId,
+      runId: outcome.runId,
       log: quiet,
       retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
       retryDeps: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 25))), random: () => 0.5 },
@@ -912,26 +997,6 @@ class Runner {
           });
       },
     });
-    run.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      run.then(
-        (r) => ({ report: r }) as const,
-        (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }) as const,
-      ),
-      (wire?.died ?? new Promise<void>(() => {})).then(() => ({ dead: true }) as const),
-      new Promise<{ hung: true }>((r) => {
-        timer = setTimeout(() => r({ hung: true }), 30_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    this.closeWindow(w);
-    if ("report" in settled) outcome.report = settled.report;
-    else if ("error" in settled) outcome.error = settled.error;
-    else if ("dead" in settled) outcome.dead = true;
-    else outcome.error = "HUNG";
-    if (!outcome.dead) store.close();
-    return outcome;
   }
 
   private async scan(): Promise<Map<string, Item>> {
@@ -951,28 +1016,36 @@ class Runner {
   // Invariants
   // ------------------------------------------------------------------------------------------------------
 
-  private async check(
-    step: {
-      outcomes: Outcome[];
-      clean: boolean;
-      storedBefore: Set<string>;
-      sweeps: Array<{ tag: string; scope: string }>;
-      lied: Set<string>;
-    } | null,
-    outcomes: Outcome[],
-  ): Promise<string[]> {
+  private async check(step: StepFacts | null, outcomes: Outcome[]): Promise<string[]> {
     const v: string[] = [];
     const items = await this.scan();
     const images = [...items.values()].filter((i) => i.itemType === "image") as unknown as Array<StoredImage & Item>;
     const byRun = new Map<string, Window[]>();
     for (const w of this.windows) byRun.set(w.runId, [...(byRun.get(w.runId) ?? []), w]);
-    const inAny = (ws: Window[], kind: "dropped" | "unusable", scope: string, id: string) =>
-      ws.some((w) => w[kind].get(scope)?.has(id));
+    const stored = new Map(images.map((i) => [`${i.scope}\u0000${i.imageId}`, i]));
+    const table: TableFacts = { items, images, stored, byRun };
 
     // C9: every run settles.
     for (const o of outcomes) if (o.error === "HUNG") v.push(`C9 run ${o.tag} (${o.runId}) did not settle in 30 s`);
+    v.push(...this.deprecationsJustified(table));
+    if (step) {
+      v.push(...this.completeSweepsStored(step, table));
+      v.push(...this.cleanRunMatchesModel(step, table));
+      if (!this.known.has(8)) v.push(...this.writesHandedOnce(step, table));
+      v.push(...this.noLateBaselines(step, table));
+      v.push(...oneSweepAtATime(step.sweeps));
+      v.push(...this.noLeaseOutlivesItsRun(items));
+    }
 
-    // C1: deprecated only when really dropped or really unusable during the writing run.
+    // C4: events over what the table holds now, delivered whole, in halves and reversed.
+    v.push(...(await this.checkEvents(items)));
+    this.snapshot = new Map([...items].filter(([, i]) => i.itemType === "image"));
+    return v;
+  }
+
+  /** C1: deprecated only when really dropped or really unusable during the writing run. */
+  private deprecationsJustified({ images, byRun }: TableFacts): string[] {
+    const v: string[] = [];
     for (const img of images) {
       if (img.state !== "deprecated") continue;
       const by = img.lastChange?.runId;
@@ -991,178 +1064,175 @@ class Runner {
           `C1 ${img.scope} ${img.imageId} deprecated (${img.deprecationReason}) by run ${by}, but the provider listed it usable throughout that run`,
         );
     }
-
-    const stored = new Map(images.map((i) => [`${i.scope}\u0000${i.imageId}`, i]));
-    if (step) {
-      // C2: listed and usable throughout a complete sweep -> stored active (or changed since by an overlapping run).
-      for (const o of step.outcomes) {
-        if (!o.report) continue;
-        const w = this.windows.find((x) => x.tag === o.tag) as Window;
-        for (const s of o.report.scopes) {
-          if (s.status !== "complete" || step.lied.has(s.scope)) continue;
-          for (const id of w.startUsable.get(s.scope) ?? []) {
-            if (w.dropped.get(s.scope)?.has(id) || w.unusable.get(s.scope)?.has(id)) continue;
-            const img = stored.get(`${s.scope}\u0000${id}`);
-            if (!img) {
-              v.push(`C2 ${s.scope} ${id} listed throughout the complete sweep of run ${o.tag} but not stored`);
-              continue;
-            }
-            if (img.state === "active") continue;
-            // Another run (a redelivery counts, it has its own window) that overlapped or followed this one.
-            const writer = byRun.get(img.lastChange?.runId) ?? [];
-            const later = writer.some((x) => x.tag !== o.tag && (x.end === null || x.end >= w.start));
-            if (!later)
-              v.push(
-                `C2 ${s.scope} ${id} listed usable throughout the complete sweep of run ${o.tag} but stored ${img.state} (${img.deprecationReason}, by ${img.lastChange?.runId})`,
-              );
-          }
-        }
-      }
-
-      // C3: after a clean run the store equals the model.
-      const only = step.outcomes[0];
-      if (step.clean && only) {
-        count("clean run compared with the model");
-        const report = only.report;
-        if (!report?.ok)
-          v.push(
-            `C3 clean run ${only.tag} not ok: ${
-              report
-                ? report.scopes
-                    .filter((s) => s.status !== "complete")
-                    .map((s) => `${s.scope} ${s.status} ${s.error?.code ?? ""} ${s.error?.message ?? ""}`)
-                    .join("; ")
-                : (only.error ?? "no report")
-            }`,
-          );
-        else
-          for (const z of SCOPES) {
-            const held = (report.scopes.find((s) => s.scope === z)?.held ?? 0) > 0;
-            const listed = new Set<string>();
-            for (const r of this.list(z)) {
-              const id = String(r.imageId);
-              listed.add(id);
-              const img = stored.get(`${z}\u0000${id}`);
-              if (!img) {
-                v.push(`C3 ${z} ${id} listed but not stored after a clean run`);
-                continue;
-              }
-              const usable = r.imageStatus === "AVAILABLE";
-              if (usable && img.state !== "active")
-                v.push(`C3 ${z} ${id} usable but stored ${img.state} (${img.deprecationReason}) after a clean run`);
-              if (!usable && !held && img.state !== "deprecated")
-                v.push(`C3 ${z} ${id} unusable but stored active after a clean run`);
-              if (!sameRecord(img.raw, r))
-                v.push(`C3 ${z} ${id} stored record differs from the listed one after a clean run`);
-            }
-            if (!held)
-              for (const img of images)
-                if (img.scope === z && !listed.has(img.imageId) && img.state !== "deprecated")
-                  v.push(`C3 ${z} ${img.imageId} no longer listed but stored active after a clean run`);
-          }
-      }
-
-      // C5: every write of a run that did not die is handed over once and counted; nothing unwritten is handed.
-      if (!this.known.has(8)) {
-        const changed = images.filter((i) => {
-          const was = this.snapshot.get(`${String(i.PK)}\u0000${String(i.SK)}`);
-          return !was || was.rev !== i.rev;
-        });
-        const deadRuns = new Set(step.outcomes.filter((o) => o.dead).map((o) => o.runId));
-        const stepRuns = new Set(step.outcomes.map((o) => o.runId));
-        const handed = new Map<string, number>();
-        for (const o of step.outcomes)
-          for (const h of o.handed) {
-            const k = `${h.scope}\u0000${h.imageId}\u0000${h.rev}`;
-            handed.set(k, (handed.get(k) ?? 0) + 1);
-            const img = stored.get(`${h.scope}\u0000${h.imageId}`);
-            if (!img || img.rev < h.rev || (img.rev === h.rev && img.lastChange.runId !== h.runId))
-              v.push(
-                `C5 run ${o.tag} handed ${h.kind} ${h.scope} ${h.imageId} rev ${h.rev}, which the table does not hold`,
-              );
-          }
-        for (const [k, n] of handed) if (n > 1) v.push(`C5 change ${k.replaceAll("\u0000", " ")} handed ${n} times`);
-        for (const i of changed) {
-          const by = i.lastChange.runId;
-          // A run stopped dead in an earlier step may land its last write after that step's snapshot; a
-          // redelivery of its message shares its run id, so such a write cannot be told from the redelivery's.
-          if (!stepRuns.has(by) || deadRuns.has(by) || this.outcomes.some((o) => o.dead && o.runId === by)) continue;
-          if (!handed.has(`${i.scope}\u0000${i.imageId}\u0000${i.rev}`))
-            v.push(
-              `C5 ${i.lastChange.kind} ${i.scope} ${i.imageId} rev ${i.rev} written by run ${by} but never handed to onChanges`,
-            );
-        }
-        for (const o of step.outcomes)
-          for (const s of o.report?.scopes ?? []) {
-            if (s.scope === "*") continue;
-            const reported = s.added + s.updated + s.deprecated + s.restored;
-            const n = o.handed.filter((h) => h.scope === s.scope).length;
-            if (reported !== n)
-              v.push(`C5 run ${o.tag} reports ${reported} changes for ${s.scope} (${s.status}) but handed ${n}`);
-          }
-      }
-
-      // C8: a scope that had images stored is never written as a baseline by a run of this step (a write of a
-      // run stopped dead in an earlier step may land after that step's snapshot: it was judged there).
-      const runsOfStep = new Set(step.outcomes.map((o) => o.runId));
-      for (const i of images) {
-        const was = this.snapshot.get(`${String(i.PK)}\u0000${String(i.SK)}`);
-        if ((was && was.rev === i.rev) || !i.lastChange?.baseline) continue;
-        if (!runsOfStep.has(i.lastChange.runId)) continue;
-        if (step.storedBefore.has(i.scope))
-          v.push(
-            `C8 ${i.scope} ${i.imageId} written as a baseline (${i.lastChange.kind}) though the scope had images stored`,
-          );
-      }
-
-      // C7: at most one sweep of a scope at a time.
-      for (const z of SCOPES) {
-        const spans = new Map<string, [number, number]>();
-        step.sweeps.forEach((s, i) => {
-          if (s.scope !== z) return;
-          const span = spans.get(s.tag);
-          spans.set(s.tag, span ? [span[0], i] : [i, i]);
-        });
-        const list = [...spans.entries()];
-        for (let a = 0; a < list.length; a++)
-          for (let b = a + 1; b < list.length; b++) {
-            const [ta, [sa, ea]] = list[a] as [string, [number, number]];
-            const [tb, [sb, eb]] = list[b] as [string, [number, number]];
-            if (sa <= eb && sb <= ea) v.push(`C7 runs ${ta} and ${tb} swept ${z} at the same time`);
-          }
-      }
-
-      // C6: no lease outlives its run: a scope's hold (S#<scope> on the account's lease item: owner, until) still
-      // in force belongs to a run that died, or whose release an injected fault may have hit.
-      const nowMs = this.now();
-      for (const i of items.values()) {
-        if (i.itemType !== "lease") continue;
-        for (const [attr, hold] of Object.entries(i)) {
-          if (!attr.startsWith("S#")) continue;
-          const h = hold as { owner?: unknown; until?: unknown };
-          if (!(Number(h.until) > nowMs)) continue;
-          const runId = String(h.owner).split("/")[0];
-          const owners = this.outcomes.filter((o) => o.runId === runId);
-          const excused = owners.some(
-            (o) =>
-              o.dead ||
-              ((o.inv.db.fault?.kind === "validation" || o.inv.db.fault?.kind === "conditional") &&
-                this.stack.wire.run(o.tag)?.faulted),
-          );
-          if (!excused) v.push(`C6 hold ${attr} still held by run ${runId}, which has ended`);
-        }
-      }
-    }
-
-    // C4: events over what the table holds now, delivered whole, in halves and reversed.
-    v.push(...(await this.checkEvents(items)));
-    this.snapshot = new Map([...items].filter(([, i]) => i.itemType === "image"));
     return v;
   }
 
-  private async checkEvents(items: Map<string, Item>): Promise<string[]> {
+  /** C2: listed and usable throughout a complete sweep -> stored active (or changed since by an overlapping run). */
+  private completeSweepsStored(step: StepFacts, { stored, byRun }: TableFacts): string[] {
     const v: string[] = [];
-    if (this.known.has("redelivery-event-id")) this.eventContent.clear();
+    for (const o of step.outcomes) {
+      if (!o.report) continue;
+      const w = this.windows.find((x) => x.tag === o.tag) as Window;
+      for (const s of o.report.scopes) {
+        if (s.status !== "complete" || step.lied.has(s.scope)) continue;
+        for (const id of w.startUsable.get(s.scope) ?? []) {
+          if (w.dropped.get(s.scope)?.has(id) || w.unusable.get(s.scope)?.has(id)) continue;
+          const img = stored.get(`${s.scope}\u0000${id}`);
+          if (!img) {
+            v.push(`C2 ${s.scope} ${id} listed throughout the complete sweep of run ${o.tag} but not stored`);
+            continue;
+          }
+          if (img.state === "active") continue;
+          // Another run (a redelivery counts, it has its own window) that overlapped or followed this one.
+          const writer = byRun.get(img.lastChange?.runId) ?? [];
+          const later = writer.some((x) => x.tag !== o.tag && (x.end === null || x.end >= w.start));
+          if (!later)
+            v.push(
+              `C2 ${s.scope} ${id} listed usable throughout the complete sweep of run ${o.tag} but stored ${img.state} (${img.deprecationReason}, by ${img.lastChange?.runId})`,
+            );
+        }
+      }
+    }
+    return v;
+  }
+
+  /** C3: after a clean run the store equals the model. */
+  private cleanRunMatchesModel(step: StepFacts, { images, stored }: TableFacts): string[] {
+    const v: string[] = [];
+    const only = step.outcomes[0];
+    if (step.clean && only) {
+      count("clean run compared with the model");
+      const report = only.report;
+      if (!report?.ok)
+        v.push(
+          `C3 clean run ${only.tag} not ok: ${
+            report
+              ? report.scopes
+                  .filter((s) => s.status !== "complete")
+                  .map((s) => `${s.scope} ${s.status} ${s.error?.code ?? ""} ${s.error?.message ?? ""}`)
+                  .join("; ")
+              : (only.error ?? "no report")
+          }`,
+        );
+      else
+        for (const z of SCOPES) {
+          const held = (report.scopes.find((s) => s.scope === z)?.held ?? 0) > 0;
+          const listed = new Set<string>();
+          for (const r of this.list(z)) {
+            const id = String(r.imageId);
+            listed.add(id);
+            const img = stored.get(`${z}\u0000${id}`);
+            if (!img) {
+              v.push(`C3 ${z} ${id} listed but not stored after a clean run`);
+              continue;
+            }
+            const usable = r.imageStatus === "AVAILABLE";
+            if (usable && img.state !== "active")
+              v.push(`C3 ${z} ${id} usable but stored ${img.state} (${img.deprecationReason}) after a clean run`);
+            if (!usable && !held && img.state !== "deprecated")
+              v.push(`C3 ${z} ${id} unusable but stored active after a clean run`);
+            if (!sameRecord(img.raw, r))
+              v.push(`C3 ${z} ${id} stored record differs from the listed one after a clean run`);
+          }
+          if (!held)
+            for (const img of images)
+              if (img.scope === z && !listed.has(img.imageId) && img.state !== "deprecated")
+                v.push(`C3 ${z} ${img.imageId} no longer listed but stored active after a clean run`);
+        }
+    }
+    return v;
+  }
+
+  /** C5: every write of a run that did not die is handed over once and counted; nothing unwritten is handed. */
+  private writesHandedOnce(step: StepFacts, { images, stored }: TableFacts): string[] {
+    const v: string[] = [];
+    const changed = images.filter((i) => {
+      const was = this.snapshot.get(`${String(i.PK)}\u0000${String(i.SK)}`);
+      return !was || was.rev !== i.rev;
+    });
+    const deadRuns = new Set(step.outcomes.filter((o) => o.dead).map((o) => o.runId));
+    const stepRuns = new Set(step.outcomes.map((o) => o.runId));
+    const handed = new Map<string, number>();
+    for (const o of step.outcomes)
+      for (const h of o.handed) {
+        const k = `${h.scope}\u0000${h.imageId}\u0000${h.rev}`;
+        handed.set(k, (handed.get(k) ?? 0) + 1);
+        const img = stored.get(`${h.scope}\u0000${h.imageId}`);
+        if (!img || img.rev < h.rev || (img.rev === h.rev && img.lastChange.runId !== h.runId))
+          v.push(
+            `C5 run ${o.tag} handed ${h.kind} ${h.scope} ${h.imageId} rev ${h.rev}, which the table does not hold`,
+          );
+      }
+    for (const [k, n] of handed) if (n > 1) v.push(`C5 change ${k.replaceAll("\u0000", " ")} handed ${n} times`);
+    for (const i of changed) {
+      const by = i.lastChange.runId;
+      // A run stopped dead in an earlier step may land its last write after that step's snapshot; a
+      // redelivery of its message shares its run id, so such a write cannot be told from the redelivery's.
+      if (!stepRuns.has(by) || deadRuns.has(by) || this.outcomes.some((o) => o.dead && o.runId === by)) continue;
+      if (!handed.has(`${i.scope}\u0000${i.imageId}\u0000${i.rev}`))
+        v.push(
+          `C5 ${i.lastChange.kind} ${i.scope} ${i.imageId} rev ${i.rev} written by run ${by} but never handed to onChanges`,
+        );
+    }
+    for (const o of step.outcomes)
+      for (const s of o.report?.scopes ?? []) {
+        if (s.scope === "*") continue;
+        const reported = s.added + s.updated + s.deprecated + s.restored;
+        const n = o.handed.filter((h) => h.scope === s.scope).length;
+        if (reported !== n)
+          v.push(`C5 run ${o.tag} reports ${reported} changes for ${s.scope} (${s.status}) but handed ${n}`);
+      }
+    return v;
+  }
+
+  /**
+   * C8: a scope that had images stored is never written as a baseline by a run of this step (a write of a run
+   * stopped dead in an earlier step may land after that step's snapshot: it was judged there).
+   */
+  private noLateBaselines(step: StepFacts, { images }: TableFacts): string[] {
+    const v: string[] = [];
+    const runsOfStep = new Set(step.outcomes.map((o) => o.runId));
+    for (const i of images) {
+      const was = this.snapshot.get(`${String(i.PK)}\u0000${String(i.SK)}`);
+      if ((was && was.rev === i.rev) || !i.lastChange?.baseline) continue;
+      if (!runsOfStep.has(i.lastChange.runId)) continue;
+      if (step.storedBefore.has(i.scope))
+        v.push(
+          `C8 ${i.scope} ${i.imageId} written as a baseline (${i.lastChange.kind}) though the scope had images stored`,
+        );
+    }
+    return v;
+  }
+
+  /**
+   * C6: no lease outlives its run: a scope's hold (S#<scope> on the account's lease item: owner, until) still in
+   * force belongs to a run that died, or whose release an injected fault may have hit.
+   */
+  private noLeaseOutlivesItsRun(items: Map<string, Item>): string[] {
+    const v: string[] = [];
+    const nowMs = this.now();
+    for (const i of items.values()) {
+      if (i.itemType !== "lease") continue;
+      for (const [attr, hold] of Object.entries(i)) {
+        if (!attr.startsWith("S#")) continue;
+        const h = hold as { owner?: unknown; until?: unknown };
+        if (!(Number(h.until) > nowMs)) continue;
+        const runId = String(h.owner).split("/")[0];
+        const owners = this.outcomes.filter((o) => o.runId === runId);
+        const excused = owners.some(
+          (o) =>
+            o.dead ||
+            ((o.inv.db.fault?.kind === "validation" || o.inv.db.fault?.kind === "conditional") &&
+              this.stack.wire.run(o.tag)?.faulted),
+        );
+        if (!excused) v.push(`C6 hold ${attr} still held by run ${runId}, which has ended`);
+      }
+    }
+    return v;
+  }
+
+  /** C4: the stream records of the image items changed since the last snapshot, and the changes they carry. */
+  private changedRecords(items: Map<string, Item>): { records: StreamRecord[]; expected: string[] } {
     const opts = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
     const records: StreamRecord[] = [];
     const expected: string[] = [];
@@ -1184,6 +1254,13 @@ class Runner {
       const same = prev && prev.kind === next.kind && prev.at === next.at && prev.runId === next.runId;
       if (!same && !next.baseline) expected.push(`${String(i.scope)} ${String(i.imageId)}`);
     }
+    return { records, expected };
+  }
+
+  private async checkEvents(items: Map<string, Item>): Promise<string[]> {
+    const v: string[] = [];
+    if (this.known.has("redelivery-event-id")) this.eventContent.clear();
+    const { records, expected } = this.changedRecords(items);
     if (records.length === 0) return v;
     const deliveries: StreamRecord[][][] = [
       [records],
@@ -1226,6 +1303,46 @@ class Runner {
     return v;
   }
 }
+
+/** C7: at most one sweep of a scope at a time. */
+function oneSweepAtATime(sweeps: ReadonlyArray<{ tag: string; scope: string }>): string[] {
+  const v: string[] = [];
+  for (const z of SCOPES) {
+    const spans = new Map<string, [number, number]>();
+    sweeps.forEach((s, i) => {
+      if (s.scope !== z) return;
+      const span = spans.get(s.tag);
+      spans.set(s.tag, span ? [span[0], i] : [i, i]);
+    });
+    const list = [...spans.entries()];
+    for (let a = 0; a < list.length; a++)
+      for (let b = a + 1; b < list.length; b++) {
+        const [ta, [sa, ea]] = list[a] as [string, [number, number]];
+        const [tb, [sb, eb]] = list[b] as [string, [number, number]];
+        if (sa <= eb && sb <= ea) v.push(`C7 runs ${ta} and ${tb} swept ${z} at the same time`);
+      }
+  }
+  return v;
+}
+
+/** How a run ends: its report or error, stopped dead, or hung (30 s); `cancel` stops the clock. */
+function runEnding(run: Promise<SyncReport>, wire: WireRun | undefined) {
+  let timer: NodeJS.Timeout | undefined;
+  const ending = Promise.race([
+    run.then(
+      (r) => ({ report: r }) as const,
+      (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }) as const,
+    ),
+    (wire?.died ?? new Promise<void>(() => {})).then(() => ({ dead: true }) as const),
+    new Promise<{ hung: true }>((r) => {
+      timer = setTimeout(() => r({ hung: true }), 30_000);
+    }),
+  ]);
+  return { ending, cancel: () => clearTimeout(timer) };
+}
+
+const inAny = (ws: Window[], kind: "dropped" | "unusable", scope: string, id: string) =>
+  ws.some((w) => w[kind].get(scope)?.has(id));
 
 /**
  * Whether a stored raw record is the listed one: fields a trimmed record names as dropped (its documented

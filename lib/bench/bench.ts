@@ -120,16 +120,7 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
   });
   const http = createHttpClient();
   const sampler = rssSampler();
-  const snapAt = Number(process.env.BENCH_SNAPSHOT_MIB ?? 0);
-  const snapTimer = snapAt
-    ? setInterval(async () => {
-        if (process.memoryUsage().heapUsed / 1048576 < snapAt) return;
-        clearInterval(snapTimer);
-        process.stderr.write(
-          `heap snapshot: ${(await import("node:v8")).writeHeapSnapshot("/tmp/bench.heapsnapshot")}\n`,
-        );
-      }, 20)
-    : undefined;
+  heapSnapshotWatch();
   const profile = job.profileFile ? await startProfile() : null;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -148,27 +139,7 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
   await http.close();
   store.close();
   const bad = report.scopes.find((s) => s.status !== "complete");
-  if (process.env.BENCH_SCOPES) {
-    // Where the wall time went, scope by scope (slowest first).
-    const busy = report.scopes.reduce((n, s) => n + s.durationMs, 0);
-    process.stderr.write(
-      `bench: scope time ${(busy / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(1)} s of wall\n`,
-    );
-    const byApi = new Map<string, { ms: number; boundMs: number; scopes: number }>();
-    for (const s of report.scopes) {
-      const a = byApi.get(s.api) ?? { ms: 0, boundMs: 0, scopes: 0 };
-      a.ms += s.durationMs;
-      a.boundMs += (s.requests / rpsOf(s.api)) * 1000;
-      a.scopes++;
-      byApi.set(s.api, a);
-    }
-    for (const [api, a] of byApi)
-      process.stderr.write(
-        `  ${api}: ${a.scopes} scopes, ${(a.ms / 1000).toFixed(1)} s (rate bound ${(a.boundMs / 1000).toFixed(1)} s)\n`,
-      );
-    for (const s of [...report.scopes].sort((a, b) => b.durationMs - a.durationMs).slice(0, 12))
-      process.stderr.write(`  ${s.api} ${s.scope}: ${s.durationMs} ms, ${s.requests} requests, ${s.fetched} images\n`);
-  }
+  if (process.env.BENCH_SCOPES) printScopeTimes(report, wallMs);
   return {
     type: "synced",
     ok: report.ok,
@@ -182,6 +153,40 @@ async function syncChild(job: SyncJob): Promise<Extract<ChildMessage, { type: "s
       cpuMs: cpu,
     },
   };
+}
+
+/** With BENCH_SNAPSHOT_MIB=M, writes /tmp/bench.heapsnapshot once this process's heap passes M MiB. */
+function heapSnapshotWatch(): void {
+  const snapAt = Number(process.env.BENCH_SNAPSHOT_MIB ?? 0);
+  const snapTimer = snapAt
+    ? setInterval(async () => {
+        if (process.memoryUsage().heapUsed / 1048576 < snapAt) return;
+        clearInterval(snapTimer);
+        process.stderr.write(
+          `heap snapshot: ${(await import("node:v8")).writeHeapSnapshot("/tmp/bench.heapsnapshot")}\n`,
+        );
+      }, 20)
+    : undefined;
+}
+
+/** BENCH_SCOPES=1: where the wall time went, by dialect against its rate bound, and the slowest scopes. */
+function printScopeTimes(report: SyncReport, wallMs: number): void {
+  const busy = report.scopes.reduce((n, s) => n + s.durationMs, 0);
+  process.stderr.write(`bench: scope time ${(busy / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(1)} s of wall\n`);
+  const byApi = new Map<string, { ms: number; boundMs: number; scopes: number }>();
+  for (const s of report.scopes) {
+    const a = byApi.get(s.api) ?? { ms: 0, boundMs: 0, scopes: 0 };
+    a.ms += s.durationMs;
+    a.boundMs += (s.requests / rpsOf(s.api)) * 1000;
+    a.scopes++;
+    byApi.set(s.api, a);
+  }
+  for (const [api, a] of byApi)
+    process.stderr.write(
+      `  ${api}: ${a.scopes} scopes, ${(a.ms / 1000).toFixed(1)} s (rate bound ${(a.boundMs / 1000).toFixed(1)} s)\n`,
+    );
+  for (const s of [...report.scopes].sort((a, b) => b.durationMs - a.durationMs).slice(0, 12))
+    process.stderr.write(`  ${s.api} ${s.scope}: ${s.durationMs} ms, ${s.requests} requests, ${s.fetched} images\n`);
 }
 
 async function childMain(role: string, args: Record<string, string | undefined>): Promise<void> {
@@ -399,13 +404,7 @@ async function benchSize(
   const images = facts.images;
   const scopes = Object.values(facts.scopes).reduce((n, list) => n + list.length, 0);
   const min = facts.minimum;
-  const base = demoConfig(emu.url, DEMO_CREDENTIALS);
-  const config: SyncConfig = {
-    accounts: base.accounts.map((a) => ({
-      ...a,
-      ...(a.api === "zenlayer-bmc" ? {} : { scopes: facts.scopes[a.api] ?? [] }),
-    })),
-  };
+  const config = benchConfig(emu.url, facts);
   const store = createStore({ tableName: "bench", endpoint: dyn.url, localCredentials: true });
   await store.ensureTable();
   store.close();
@@ -413,53 +412,9 @@ async function benchSize(
   let driftChanges = 0;
   for (const label of ["first", "steady", "drift 1%"]) {
     if (label === "drift 1%") driftChanges = (await ask(emu.child, { cmd: "drift", images }, "drift")).changes;
-    await Promise.all([ask(emu.child, { cmd: "reset" }, "stats"), ask(dyn.child, { cmd: "reset" }, "stats")]);
-    // Each run in a fresh process, as each scheduled invocation usually is: its memory is its own, not what an
-    // earlier run left behind.
-    const sync = await spawnChild("sync", [], heapCapMiB ? [`--max-old-space-size=${heapCapMiB}`] : []);
-    const job: SyncJob = {
-      cmd: "sync",
-      config,
-      endpoint: dyn.url,
-      ...(memoryBudget ? { memoryBudget } : {}),
-      ...(profileDir ? { profileFile: join(profileDir, `${images}-${label.replace(/\W+/g, "-")}.cpuprofile`) } : {}),
-    };
-    const done = await ask(sync.child, job, "synced");
-    if (!done.ok) throw new Error(`bench sync not ok: ${done.problem}`);
-    if (job.profileFile) process.stderr.write(`bench: CPU profile of this run in ${job.profileFile}\n`);
-    const [emuStats, dynStats] = await Promise.all([
-      ask(emu.child, { cmd: "stats" }, "stats"),
-      ask(dyn.child, { cmd: "stats" }, "stats"),
-    ]);
-    const requests = emuStats.total;
-    runs.push({ label, requests, ...done.figures });
-    process.stderr.write(
-      `bench: ${label}: the sync used ${(done.figures.cpuMs / 1000).toFixed(1)} s of CPU, the emulator ${((emuStats.cpuMs ?? 0) / 1000).toFixed(1)} s, DynamoDB (dynalite) ${((dynStats.cpuMs ?? 0) / 1000).toFixed(1)} s\n`,
-    );
-    process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(done.figures.wallMs)}\n`);
+    runs.push(await measuredRun(emu, dyn, label, config, images, { profileDir, memoryBudget, heapCapMiB }));
   }
-  let baseline: RunFigures | null = null;
-  if (images <= baselineMaxImages) {
-    const naiveStore = createStore({ tableName: "naive", endpoint: dyn.url, localCredentials: true });
-    await naiveStore.ensureTable();
-    naiveStore.close();
-    const sampler = rssSampler();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const n = await naiveRun(config, dyn.url, "naive");
-    const peak = sampler.stop();
-    baseline = {
-      label: "naive baseline",
-      wallMs: performance.now() - t0,
-      requests: n.requests,
-      writes: n.writes,
-      changes: n.writes,
-      peakRssMiB: peak.rss,
-      peakHeapMiB: peak.heap,
-      cpuMs: cpuMs(process.cpuUsage(cpu0)),
-    };
-    process.stderr.write(`bench: ${images} images, naive baseline: ${formatDuration(baseline.wallMs)}\n`);
-  }
+  const baseline = images <= baselineMaxImages ? await baselineRun(config, dyn.url, images) : null;
   emu.child.kill();
   dyn.child.kill();
   return {
@@ -472,6 +427,79 @@ async function benchSize(
     rateBoundUnlimitedS: rateBoundSeconds(min.perScope, Number.POSITIVE_INFINITY),
     driftChanges,
   };
+}
+
+/** The demo config with the emulator's scopes named (the bench catalogue replicates them under new names). */
+function benchConfig(url: string, facts: CatalogueFacts): SyncConfig {
+  const base = demoConfig(url, DEMO_CREDENTIALS);
+  return {
+    accounts: base.accounts.map((a) => ({
+      ...a,
+      ...(a.api === "zenlayer-bmc" ? {} : { scopes: facts.scopes[a.api] ?? [] }),
+    })),
+  };
+}
+
+type Child = Awaited<ReturnType<typeof spawnChild>>;
+
+/** One sync run, in a fresh process, with the emulator's and dynalite's counters reset before it. */
+async function measuredRun(
+  emu: Child,
+  dyn: Child,
+  label: string,
+  config: SyncConfig,
+  images: number,
+  opts: { profileDir?: string | undefined; memoryBudget?: number | undefined; heapCapMiB?: number | undefined },
+): Promise<RunFigures> {
+  const { profileDir, memoryBudget, heapCapMiB } = opts;
+  await Promise.all([ask(emu.child, { cmd: "reset" }, "stats"), ask(dyn.child, { cmd: "reset" }, "stats")]);
+  // Each run in a fresh process, as each scheduled invocation usually is: its memory is its own, not what an
+  // earlier run left behind.
+  const sync = await spawnChild("sync", [], heapCapMiB ? [`--max-old-space-size=${heapCapMiB}`] : []);
+  const job: SyncJob = {
+    cmd: "sync",
+    config,
+    endpoint: dyn.url,
+    ...(memoryBudget ? { memoryBudget } : {}),
+    ...(profileDir ? { profileFile: join(profileDir, `${images}-${label.replace(/\W+/g, "-")}.cpuprofile`) } : {}),
+  };
+  const done = await ask(sync.child, job, "synced");
+  if (!done.ok) throw new Error(`bench sync not ok: ${done.problem}`);
+  if (job.profileFile) process.stderr.write(`bench: CPU profile of this run in ${job.profileFile}\n`);
+  const [emuStats, dynStats] = await Promise.all([
+    ask(emu.child, { cmd: "stats" }, "stats"),
+    ask(dyn.child, { cmd: "stats" }, "stats"),
+  ]);
+  const requests = emuStats.total;
+  process.stderr.write(
+    `bench: ${label}: the sync used ${(done.figures.cpuMs / 1000).toFixed(1)} s of CPU, the emulator ${((emuStats.cpuMs ?? 0) / 1000).toFixed(1)} s, DynamoDB (dynalite) ${((dynStats.cpuMs ?? 0) / 1000).toFixed(1)} s\n`,
+  );
+  process.stderr.write(`bench: ${images} images, ${label}: ${formatDuration(done.figures.wallMs)}\n`);
+  return { label, requests, ...done.figures };
+}
+
+/** The naive baseline's one run, measured in this process. */
+async function baselineRun(config: SyncConfig, endpoint: string, images: number): Promise<RunFigures> {
+  const naiveStore = createStore({ tableName: "naive", endpoint, localCredentials: true });
+  await naiveStore.ensureTable();
+  naiveStore.close();
+  const sampler = rssSampler();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const n = await naiveRun(config, endpoint, "naive");
+  const peak = sampler.stop();
+  const baseline: RunFigures = {
+    label: "naive baseline",
+    wallMs: performance.now() - t0,
+    requests: n.requests,
+    writes: n.writes,
+    changes: n.writes,
+    peakRssMiB: peak.rss,
+    peakHeapMiB: peak.heap,
+    cpuMs: cpuMs(process.cpuUsage(cpu0)),
+  };
+  process.stderr.write(`bench: ${images} images, naive baseline: ${formatDuration(baseline.wallMs)}\n`);
+  return baseline;
 }
 
 async function main(): Promise<void> {
@@ -509,6 +537,13 @@ async function main(): Promise<void> {
       await benchSize(s.scale, s.replicas, Number(values["baseline-max"]), profileDir, budget, heapCapMiB || undefined),
     );
 
+  printResultTable(results);
+  const figures = sizeFigures(results);
+  printFigures(figures);
+  if (values.json) printJsonSummary(figures, !!values.quick, heapCapMiB);
+}
+
+function printResultTable(results: readonly SizeResult[]): void {
   const rows: string[][] = [];
   for (const r of results) {
     for (const run of [...r.runs, ...(r.baseline ? [r.baseline] : [])]) {
@@ -529,8 +564,11 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${renderTable(["images", "scopes", "run", "wall", "requests", "writes", "changes", "peak RSS MiB", "peak heap MiB", "CPU"], rows)}\n\n`,
   );
+}
 
-  const figures = results.map((r) => {
+/** Each size's figures of merit. */
+function sizeFigures(results: readonly SizeResult[]) {
+  return results.map((r) => {
     const [first, steady, drift] = r.runs as [RunFigures, RunFigures, RunFigures];
     return {
       images: r.images,
@@ -548,30 +586,37 @@ async function main(): Promise<void> {
       driftChangesInjected: r.driftChanges,
     };
   });
+}
+
+type SizeFigures = ReturnType<typeof sizeFigures>[number];
+
+function printFigures(figures: readonly SizeFigures[]): void {
   for (const f of figures) {
     process.stdout.write(
       `${f.images} images / ${f.scopes} scopes: requests vs minimum ${f.requestsVsMinimum.toFixed(2)}, steady writes per scope ${f.steadyWritesPerScope.toFixed(2)}, drift writes vs (changes + scopes) ${f.driftWritesVsChanges.toFixed(2)}, steady time vs rate bound ${f.timeVsRateBound.toFixed(2)} (bound ${f.rateBoundS.toFixed(1)}s at ${SCOPE_CONCURRENCY} scopes at once; ${f.timeVsRateBoundUnlimited.toFixed(1)} vs all scopes at once), peak RSS ${f.peakRssMiB.toFixed(0)} MiB, baseline speedup ${f.baselineSpeedup?.toFixed(1) ?? "n/a"}x\n`,
     );
   }
-  if (values.json) {
-    const last = figures[figures.length - 1] as (typeof figures)[number];
-    const summary = {
-      quick: !!values.quick,
-      heapCapMiB: heapCapMiB || null,
-      latencyMs: LATENCY_MS,
-      rateLimits: { zenlayerRps: DEFAULT_REQUESTS_PER_SECOND, tencentRps: API_LIMITS["tencent-cvm"].requestsPerSecond },
-      scopeConcurrency: SCOPE_CONCURRENCY,
-      requestsVsMinimum: Math.max(...figures.map((f) => f.requestsVsMinimum)),
-      steadyWritesPerScope: Math.max(...figures.map((f) => f.steadyWritesPerScope)),
-      driftWritesVsChanges: Math.max(...figures.map((f) => f.driftWritesVsChanges)),
-      timeVsRateBound: Math.max(...figures.map((f) => f.timeVsRateBound)),
-      peakRssMiB: last.peakRssMiB,
-      // From the largest size the naive baseline ran at (it takes about an hour at 300k images).
-      baselineSpeedup: [...figures].reverse().find((f) => f.baselineSpeedup !== null)?.baselineSpeedup ?? null,
-      sizes: figures,
-    };
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-  }
+}
+
+/** `--json`: one line of the worst figures over the sizes, and every size's. */
+function printJsonSummary(figures: SizeFigures[], quick: boolean, heapCapMiB: number): void {
+  const last = figures[figures.length - 1] as (typeof figures)[number];
+  const summary = {
+    quick,
+    heapCapMiB: heapCapMiB || null,
+    latencyMs: LATENCY_MS,
+    rateLimits: { zenlayerRps: DEFAULT_REQUESTS_PER_SECOND, tencentRps: API_LIMITS["tencent-cvm"].requestsPerSecond },
+    scopeConcurrency: SCOPE_CONCURRENCY,
+    requestsVsMinimum: Math.max(...figures.map((f) => f.requestsVsMinimum)),
+    steadyWritesPerScope: Math.max(...figures.map((f) => f.steadyWritesPerScope)),
+    driftWritesVsChanges: Math.max(...figures.map((f) => f.driftWritesVsChanges)),
+    timeVsRateBound: Math.max(...figures.map((f) => f.timeVsRateBound)),
+    peakRssMiB: last.peakRssMiB,
+    // From the largest size the naive baseline ran at (it takes about an hour at 300k images).
+    baselineSpeedup: [...figures].reverse().find((f) => f.baselineSpeedup !== null)?.baselineSpeedup ?? null,
+    sizes: figures,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
 await main();

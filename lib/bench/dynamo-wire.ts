@@ -34,6 +34,11 @@ export interface DynamoWire {
   run(tag: string): WireRun | undefined;
   /** Ends the held requests of dead runs (their clients see a reset; the proxy keeps holding what follows). */
   dropHeld(): void;
+  /**
+   * Resolves once no request is being forwarded to the table: a run that dies while another of its writes is on
+   * its way lands that write too, and the model's snapshot must see it in the step it belongs to.
+   */
+  quiet(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,10 +59,12 @@ interface WireState {
   readonly runs: Map<string, LiveRun>;
   /** Replies of dead runs, never sent. */
   readonly held: Set<ServerResponse>;
+  /** Requests on their way to the table. */
+  readonly forwarding: Set<Promise<unknown>>;
 }
 
 export async function startDynamoWire(target: string): Promise<DynamoWire> {
-  const state: WireState = { to: new URL(target), runs: new Map(), held: new Set() };
+  const state: WireState = { to: new URL(target), runs: new Map(), held: new Set(), forwarding: new Set() };
   const server = createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8");
@@ -78,6 +85,9 @@ export async function startDynamoWire(target: string): Promise<DynamoWire> {
     dropHeld() {
       for (const res of [...state.held]) res.destroy();
       state.held.clear();
+    },
+    async quiet() {
+      while (state.forwarding.size > 0) await Promise.allSettled([...state.forwarding]);
     },
     close: () =>
       new Promise<void>((r) => {
@@ -130,7 +140,9 @@ async function relay(state: WireState, req: IncomingMessage, body: string, res: 
         return;
       }
     }
-    const out = await forward(state.to, headers, body);
+    const sending = forward(state.to, headers, body);
+    state.forwarding.add(sending);
+    const out = await sending.finally(() => state.forwarding.delete(sending));
     if (run && WRITES.has(name)) {
       run.writes++;
       if (run.plan.dieAfterWrite !== undefined && run.writes >= run.plan.dieAfterWrite) {

@@ -748,6 +748,8 @@ class Runner {
     // A listing that lies about its content (not an error the engine can see) may pass for complete: C2 cannot
     // hold the engine to images it was never shown. C1 still holds it to every deprecation.
     const lied = new Set(sync.faults.filter((f) => LIES.has(f.kind)).map((f) => SCOPES[f.scope] as string));
+    // A run that died with another write on its way lands it: the snapshot is taken once nothing is in flight.
+    await this.stack.wire.quiet();
     await this.tamper?.({ raw: this.stack.raw, table: this.table, runIds: outcomes.map((o) => o.runId) });
     const violations = await this.check({ outcomes, clean, storedBefore, sweeps, lied }, outcomes);
     if (process.env.MODEL_DEBUG) console.log("check", Date.now() - t1);

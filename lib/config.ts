@@ -85,24 +85,28 @@ function baseUrl(text: string): { url: string } | { problem: string } {
   return { url: `${u.protocol}//${u.host}` };
 }
 
-const endpoint = v.pipe(
-  v.string("{path} is not a valid URL"),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const base = baseUrl(dataset.value);
-    if ("url" in base) return base.url;
-    addIssue({ message: base.problem });
-    return NEVER;
-  }),
-);
+// Schemas are built by functions, not held in module constants: esbuild cannot tell that building one has no
+// side effects, and would keep them in the bundles that import only the environment settings from here.
+function endpoint() {
+  return v.pipe(
+    v.string("{path} is not a valid URL"),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const base = baseUrl(dataset.value);
+      if ("url" in base) return base.url;
+      addIssue({ message: base.problem });
+      return NEVER;
+    }),
+  );
+}
 
-const scopes = v.pipe(
-  v.array(
-    v.pipe(v.string(`{path} must match ${SCOPE_RE.source}`), v.regex(SCOPE_RE, `{path} must match ${SCOPE_RE.source}`)),
-    "{path} must be a non-empty array",
-  ),
-  v.minLength(1, "{path} must be a non-empty array"),
-  v.transform((list) => [...new Set(list)]),
-);
+function scopes() {
+  const scope = `{path} must match ${SCOPE_RE.source}`;
+  return v.pipe(
+    v.array(v.pipe(v.string(scope), v.regex(SCOPE_RE, scope)), "{path} must be a non-empty array"),
+    v.minLength(1, "{path} must be a non-empty array"),
+    v.transform((list) => [...new Set(list)]),
+  );
+}
 
 function signatureMethod(api: ApiId | undefined) {
   const method = v.picklist(SIGNATURE_METHODS, "{path} must be HmacSHA1 or HmacSHA256");
@@ -113,10 +117,12 @@ function signatureMethod(api: ApiId | undefined) {
   );
 }
 
-const positive = v.pipe(
-  v.number("{path} must be a positive number"),
-  v.check((n) => n > 0, "{path} must be a positive number"),
-);
+function positive() {
+  return v.pipe(
+    v.number("{path} must be a positive number"),
+    v.check((n) => n > 0, "{path} must be a positive number"),
+  );
+}
 
 /** One account, checked as its `api` (which decides the credentials and the options that apply) requires. */
 function accountSchema(api: ApiId | undefined, env: Env) {
@@ -129,14 +135,14 @@ function accountSchema(api: ApiId | undefined, env: Env) {
       ),
       api: v.picklist(API_IDS, `{path} must be one of ${API_IDS.join(", ")}`),
       /** Base URL replacing the provider's scheme, host and port (no trailing slash). */
-      endpoint: v.optional(endpoint),
+      endpoint: v.optional(endpoint()),
       credentials: credentialsFor(api, credentialValue(env)),
       /** Scopes to sweep; discovery (DescribeZones / DescribeRegions) when absent. */
-      scopes: v.optional(scopes),
+      scopes: v.optional(scopes()),
       /** Legacy Tencent signing: HmacSHA256 (default) or HmacSHA1. */
       signatureMethod: v.optional(signatureMethod(api)),
       /** Override of the provider's request rate per scope. */
-      requestsPerSecond: v.optional(positive),
+      requestsPerSecond: v.optional(positive()),
     },
     {
       notObject: "{path} must be an object",
@@ -152,23 +158,28 @@ const knownApi = (input: unknown): ApiId | undefined =>
   isRecord(input) && (API_IDS as readonly unknown[]).includes(input.api) ? (input.api as ApiId) : undefined;
 
 /** Names are keys of the store and of leases: a second account of the same name is refused, naming its index. */
-const uniqueNames = v.rawCheck<AccountConfig[]>(({ dataset, addIssue }) => {
-  const list: unknown = dataset.value;
-  if (!Array.isArray(list)) return;
-  const seen = new Set<string>();
-  list.forEach((account: unknown, i) => {
-    if (!isRecord(account) || typeof account.name !== "string" || !NAME_RE.test(account.name)) return;
-    if (!seen.has(account.name)) seen.add(account.name);
-    else
-      addIssue({ message: `{path} "${account.name}" is used twice`, path: [indexOf(list, i), keyOf(account, "name")] });
+function uniqueNames() {
+  return v.rawCheck<AccountConfig[]>(({ dataset, addIssue }) => {
+    const list: unknown = dataset.value;
+    if (!Array.isArray(list)) return;
+    const seen = new Set<string>();
+    list.forEach((account: unknown, i) => {
+      if (!isRecord(account) || typeof account.name !== "string" || !NAME_RE.test(account.name)) return;
+      if (!seen.has(account.name)) seen.add(account.name);
+      else
+        addIssue({
+          message: `{path} "${account.name}" is used twice`,
+          path: [indexOf(list, i), keyOf(account, "name")],
+        });
+    });
   });
-});
+}
 
 function configSchema(env: Env) {
   const account = v.lazy((input) => accountSchema(knownApi(input), env));
   return closedObject(
     {
-      accounts: v.pipe(v.array(account, NON_EMPTY_ACCOUNTS), v.minLength(1, NON_EMPTY_ACCOUNTS), uniqueNames),
+      accounts: v.pipe(v.array(account, NON_EMPTY_ACCOUNTS), v.minLength(1, NON_EMPTY_ACCOUNTS), uniqueNames()),
     },
     {
       notObject: "config must be a JSON object",

@@ -125,7 +125,7 @@ function positive() {
 }
 
 /** One account, checked as its `api` (which decides the credentials and the options that apply) requires. */
-function accountSchema(api: ApiId | undefined, env: Env) {
+function accountSchema(api: ApiId | undefined, value: CredentialValue) {
   return closedObject(
     {
       /** Unique, safe for keys: letters, digits, dot, dash, underscore. */
@@ -136,7 +136,7 @@ function accountSchema(api: ApiId | undefined, env: Env) {
       api: v.picklist(API_IDS, `{path} must be one of ${API_IDS.join(", ")}`),
       /** Base URL replacing the provider's scheme, host and port (no trailing slash). */
       endpoint: v.optional(endpoint()),
-      credentials: credentialsFor(api, credentialValue(env)),
+      credentials: credentialsFor(api, value),
       /** Scopes to sweep; discovery (DescribeZones / DescribeRegions) when absent. */
       scopes: v.optional(scopes()),
       /** Legacy Tencent signing: HmacSHA256 (default) or HmacSHA1. */
@@ -176,7 +176,17 @@ function uniqueNames() {
 }
 
 function configSchema(env: Env) {
-  const account = v.lazy((input) => accountSchema(knownApi(input), env));
+  const value = credentialValue(env);
+  // One schema per api the config names, reused by its accounts.
+  const byApi = new Map<ApiId | undefined, ReturnType<typeof accountSchema>>();
+  const account = v.lazy((input) => {
+    const api = knownApi(input);
+    const known = byApi.get(api);
+    if (known) return known;
+    const schema = accountSchema(api, value);
+    byApi.set(api, schema);
+    return schema;
+  });
   return closedObject(
     {
       accounts: v.pipe(v.array(account, NON_EMPTY_ACCOUNTS), v.minLength(1, NON_EMPTY_ACCOUNTS), uniqueNames()),

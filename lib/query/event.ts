@@ -109,24 +109,38 @@ function where() {
   );
 }
 
+const ACTIONS = { latest, changes, status, where };
+type ActionSchema = ReturnType<(typeof ACTIONS)[keyof typeof ACTIONS]>;
+
+// Built when an action is first asked for, not at import: importers of image-sync/query that never call
+// handleQuery do not pay for them, and a query Lambda's cold start builds only the action it serves.
+const built = new Map<string, ActionSchema>();
+
+function actionSchema(action: keyof typeof ACTIONS): ActionSchema {
+  const known = built.get(action);
+  if (known) return known;
+  const schema = ACTIONS[action]();
+  built.set(action, schema);
+  return schema;
+}
+
+const unknownAction = () => v.custom<never>(() => false, `action must be one of ${Object.keys(ACTIONS).join(", ")}`);
+
 function eventSchema() {
-  const actions = { latest: latest(), changes: changes(), status: status(), where: where() };
-  const unknownAction = v.custom<never>(() => false, `action must be one of ${Object.keys(actions).join(", ")}`);
   return v.pipe(
     v.custom<unknown>(isRecord, "the event must be a JSON object with an action"),
     // The action decides which parameters exist, so nothing else is checked until it is known.
     v.lazy((input) => {
       const action = isRecord(input) ? input.action : undefined;
-      return typeof action === "string" && Object.hasOwn(actions, action)
-        ? actions[action as keyof typeof actions]
-        : unknownAction;
+      return typeof action === "string" && Object.hasOwn(ACTIONS, action)
+        ? actionSchema(action as keyof typeof ACTIONS)
+        : unknownAction();
     }),
   );
 }
 
 export type QueryEvent = v.InferOutput<ReturnType<typeof eventSchema>>;
 
-// Built at the first event rather than at import: what imports the query API without handleQuery never pays.
 let schema: ReturnType<typeof eventSchema> | undefined;
 
 /** The event's parameters, checked: every problem in one INVALID_QUERY message. */

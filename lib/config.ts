@@ -1,61 +1,67 @@
 // The sync configuration: parsed and validated once, every problem named at once, frozen.
 // Credential values may be literal or "env:NAME"; they are resolved here and nowhere else.
 import { readFile } from "node:fs/promises";
+import * as v from "valibot";
 import { ConfigError } from "./errors.ts";
 import { parseJsonQuietly } from "./json.ts";
 import { API_IDS, type ApiId, providerOf } from "./model.ts";
+import { check, closedObject, indexOf, isRecord, keyOf } from "./schema.ts";
 import { resolveSsmReferences } from "./secrets.ts";
-
-export type ZenlayerCredentials = { accessKeyId: string; accessKeySecret: string } | { token: string };
-export type TencentCredentials = { secretId: string; secretKey: string };
-export type Credentials = ZenlayerCredentials | TencentCredentials;
-
-export interface AccountConfig {
-  /** Unique, safe for keys: letters, digits, dot, dash, underscore. */
-  name: string;
-  api: ApiId;
-  /** Base URL replacing the provider's scheme, host and port (no trailing slash). */
-  endpoint?: string;
-  credentials: Credentials;
-  /** Scopes to sweep; discovery (DescribeZones / DescribeRegions) when absent. */
-  scopes?: string[];
-  /** Legacy Tencent signing: HmacSHA256 (default) or HmacSHA1. */
-  signatureMethod?: "HmacSHA1" | "HmacSHA256";
-  /** Override of the provider's request rate per scope. */
-  requestsPerSecond?: number;
-}
-
-export interface SyncConfig {
-  accounts: AccountConfig[];
-}
-
-const ACCOUNT_KEYS = new Set([
-  "name",
-  "api",
-  "endpoint",
-  "credentials",
-  "scopes",
-  "signatureMethod",
-  "requestsPerSecond",
-]);
-const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const SCOPE_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 type Env = Record<string, string | undefined>;
 
-function resolveValue(v: unknown, where: string, env: Env, problems: string[]): string | undefined {
-  if (typeof v !== "string" || v === "") {
-    problems.push(`${where} must be a non-empty string`);
-    return undefined;
-  }
-  if (!v.startsWith("env:")) return v;
-  const name = v.slice(4);
-  const value = env[name];
-  if (!value) {
-    problems.push(`${where} refers to environment variable ${name}, which is not set`);
-    return undefined;
-  }
-  return value;
+const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const SCOPE_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+const ZENLAYER_TOKEN = ["token"] as const;
+const ZENLAYER_KEY_PAIR = ["accessKeyId", "accessKeySecret"] as const;
+const TENCENT_KEY_PAIR = ["secretId", "secretKey"] as const;
+const SIGNATURE_METHODS = ["HmacSHA1", "HmacSHA256"] as const;
+const LEGACY_SIGNING_APIS: readonly ApiId[] = ["tencent-image-v2", "tencent-cvm-v2"];
+
+const NON_EMPTY_STRING = "{path} must be a non-empty string";
+const NON_EMPTY_ACCOUNTS = '"{path}" must be a non-empty array';
+
+/** A credential value: literal, or "env:NAME", resolved here (the only place that reads it). */
+function credentialValue(env: Env) {
+  return v.pipe(
+    v.string(NON_EMPTY_STRING),
+    v.minLength(1, NON_EMPTY_STRING),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (!dataset.value.startsWith("env:")) return dataset.value;
+      const name = dataset.value.slice(4);
+      const value = env[name];
+      if (value) return value;
+      addIssue({ message: `{path} refers to environment variable ${name}, which is not set` });
+      return NEVER;
+    }),
+  );
+}
+type CredentialValue = ReturnType<typeof credentialValue>;
+
+/** Credentials made of exactly `keys`, each a credential value. */
+function credentialsOf<const K extends string>(keys: readonly K[], value: CredentialValue) {
+  const entries = Object.fromEntries(keys.map((k) => [k, value])) as Record<K, CredentialValue>;
+  return closedObject(entries, {
+    notObject: "{path} must be an object",
+    unknownKey: `{parent}: unknown key "{key}" (expected ${keys.join(", ")})`,
+    missing: "{path} is missing",
+  });
+}
+
+export type ZenlayerCredentials =
+  | v.InferOutput<ReturnType<typeof credentialsOf<(typeof ZENLAYER_TOKEN)[number]>>>
+  | v.InferOutput<ReturnType<typeof credentialsOf<(typeof ZENLAYER_KEY_PAIR)[number]>>>;
+export type TencentCredentials = v.InferOutput<ReturnType<typeof credentialsOf<(typeof TENCENT_KEY_PAIR)[number]>>>;
+export type Credentials = ZenlayerCredentials | TencentCredentials;
+
+/** The credentials `api` takes; for an unknown api (reported as such) only that they form an object. */
+function credentialsFor(api: ApiId | undefined, value: CredentialValue): v.GenericSchema<unknown, Credentials> {
+  if (api === undefined) return v.custom<Credentials>(isRecord, "{path} must be an object");
+  if (providerOf(api) === "tencent") return credentialsOf(TENCENT_KEY_PAIR, value);
+  const token = credentialsOf(ZENLAYER_TOKEN, value);
+  const keyPair = credentialsOf(ZENLAYER_KEY_PAIR, value);
+  // A token, when one is given; the key pair otherwise (so a missing key is named against the pair).
+  return v.lazy((input) => (isRecord(input) && "token" in input ? token : keyPair));
 }
 
 function isLoopback(host: string): boolean {
@@ -63,114 +69,143 @@ function isLoopback(host: string): boolean {
   return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function parseCredentials(
-  raw: unknown,
-  api: ApiId,
-  where: string,
-  env: Env,
-  problems: string[],
-): Credentials | undefined {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    problems.push(`${where} must be an object`);
-    return undefined;
+/** The endpoint's base URL, or what is wrong with it, never quoting it. */
+function baseUrl(text: string): { url: string } | { problem: string } {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return { problem: "{path} is not a valid URL" };
   }
-  const obj = raw as Record<string, unknown>;
-  const allowed =
-    providerOf(api) === "zenlayer"
-      ? "token" in obj
-        ? ["token"]
-        : ["accessKeyId", "accessKeySecret"]
-      : ["secretId", "secretKey"];
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) problems.push(`${where}: unknown key "${k}" (expected ${allowed.join(", ")})`);
-  }
-  const out: Record<string, string> = {};
-  for (const k of allowed) {
-    if (!(k in obj)) {
-      problems.push(`${where}.${k} is missing`);
-      continue;
-    }
-    const v = resolveValue(obj[k], `${where}.${k}`, env, problems);
-    if (v !== undefined) out[k] = v;
-  }
-  return Object.keys(out).length === allowed.length ? (out as unknown as Credentials) : undefined;
+  if (u.protocol !== "https:" && u.protocol !== "http:") return { problem: "{path} must be http(s)" };
+  if (u.protocol === "http:" && !isLoopback(u.hostname))
+    return { problem: "{path}: plain http is only allowed to a loopback host" };
+  if (u.search || u.hash || (u.pathname !== "/" && u.pathname !== ""))
+    return { problem: "{path} must be a base URL (scheme, host, port) without path or query" };
+  return { url: `${u.protocol}//${u.host}` };
 }
+
+// Schemas are built by functions, not held in module constants: esbuild cannot tell that building one has no
+// side effects, and would keep them in the bundles that import only the environment settings from here.
+function endpoint() {
+  return v.pipe(
+    v.string("{path} is not a valid URL"),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const base = baseUrl(dataset.value);
+      if ("url" in base) return base.url;
+      addIssue({ message: base.problem });
+      return NEVER;
+    }),
+  );
+}
+
+function scopes() {
+  const scope = `{path} must match ${SCOPE_RE.source}`;
+  return v.pipe(
+    v.array(v.pipe(v.string(scope), v.regex(SCOPE_RE, scope)), "{path} must be a non-empty array"),
+    v.minLength(1, "{path} must be a non-empty array"),
+    v.transform((list) => [...new Set(list)]),
+  );
+}
+
+function signatureMethod(api: ApiId | undefined) {
+  const method = v.picklist(SIGNATURE_METHODS, "{path} must be HmacSHA1 or HmacSHA256");
+  if (api === undefined || LEGACY_SIGNING_APIS.includes(api)) return method;
+  return v.pipe(
+    method,
+    v.check(() => false, `{path} applies only to ${LEGACY_SIGNING_APIS.join(" and ")}`),
+  );
+}
+
+function positive() {
+  return v.pipe(
+    v.number("{path} must be a positive number"),
+    v.check((n) => n > 0, "{path} must be a positive number"),
+  );
+}
+
+/** One account, checked as its `api` (which decides the credentials and the options that apply) requires. */
+function accountSchema(api: ApiId | undefined, value: CredentialValue) {
+  return closedObject(
+    {
+      /** Unique, safe for keys: letters, digits, dot, dash, underscore. */
+      name: v.pipe(
+        v.string(`{path} must match ${NAME_RE.source}`),
+        v.regex(NAME_RE, `{path} must match ${NAME_RE.source}`),
+      ),
+      api: v.picklist(API_IDS, `{path} must be one of ${API_IDS.join(", ")}`),
+      /** Base URL replacing the provider's scheme, host and port (no trailing slash). */
+      endpoint: v.optional(endpoint()),
+      credentials: credentialsFor(api, value),
+      /** Scopes to sweep; discovery (DescribeZones / DescribeRegions) when absent. */
+      scopes: v.optional(scopes()),
+      /** Legacy Tencent signing: HmacSHA256 (default) or HmacSHA1. */
+      signatureMethod: v.optional(signatureMethod(api)),
+      /** Override of the provider's request rate per scope. */
+      requestsPerSecond: v.optional(positive()),
+    },
+    {
+      notObject: "{path} must be an object",
+      unknownKey: '{parent}: unknown key "{key}"',
+      missing: "{path} is missing",
+    },
+  );
+}
+
+export type AccountConfig = v.InferOutput<ReturnType<typeof accountSchema>>;
+
+const knownApi = (input: unknown): ApiId | undefined =>
+  isRecord(input) && (API_IDS as readonly unknown[]).includes(input.api) ? (input.api as ApiId) : undefined;
+
+/** Names are keys of the store and of leases: a second account of the same name is refused, naming its index. */
+function uniqueNames() {
+  return v.rawCheck<AccountConfig[]>(({ dataset, addIssue }) => {
+    const list: unknown = dataset.value;
+    if (!Array.isArray(list)) return;
+    const seen = new Set<string>();
+    list.forEach((account: unknown, i) => {
+      if (!isRecord(account) || typeof account.name !== "string" || !NAME_RE.test(account.name)) return;
+      if (!seen.has(account.name)) seen.add(account.name);
+      else
+        addIssue({
+          message: `{path} "${account.name}" is used twice`,
+          path: [indexOf(list, i), keyOf(account, "name")],
+        });
+    });
+  });
+}
+
+function configSchema(env: Env) {
+  const value = credentialValue(env);
+  // One schema per api the config names, reused by its accounts.
+  const byApi = new Map<ApiId | undefined, ReturnType<typeof accountSchema>>();
+  const account = v.lazy((input) => {
+    const api = knownApi(input);
+    const known = byApi.get(api);
+    if (known) return known;
+    const schema = accountSchema(api, value);
+    byApi.set(api, schema);
+    return schema;
+  });
+  return closedObject(
+    {
+      accounts: v.pipe(v.array(account, NON_EMPTY_ACCOUNTS), v.minLength(1, NON_EMPTY_ACCOUNTS), uniqueNames()),
+    },
+    {
+      notObject: "config must be a JSON object",
+      unknownKey: 'unknown key "{key}" at top level',
+      missing: NON_EMPTY_ACCOUNTS,
+    },
+  );
+}
+
+export type SyncConfig = v.InferOutput<ReturnType<typeof configSchema>>;
 
 /** Validates a parsed config document. Throws ConfigError naming every problem. */
 export function parseConfig(doc: unknown, env: Env = process.env): SyncConfig {
-  const problems: string[] = [];
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-    throw new ConfigError(["config must be a JSON object"]);
-  for (const k of Object.keys(doc)) if (k !== "accounts") problems.push(`unknown key "${k}" at top level`);
-  const accountsRaw = (doc as Record<string, unknown>).accounts;
-  if (!Array.isArray(accountsRaw) || accountsRaw.length === 0) {
-    problems.push(`"accounts" must be a non-empty array`);
-    throw new ConfigError(problems);
-  }
-  const accounts: AccountConfig[] = [];
-  const names = new Set<string>();
-  accountsRaw.forEach((a, i) => {
-    const where = `accounts[${i}]`;
-    if (typeof a !== "object" || a === null || Array.isArray(a)) {
-      problems.push(`${where} must be an object`);
-      return;
-    }
-    const obj = a as Record<string, unknown>;
-    for (const k of Object.keys(obj)) if (!ACCOUNT_KEYS.has(k)) problems.push(`${where}: unknown key "${k}"`);
-    const name = obj.name;
-    if (typeof name !== "string" || !NAME_RE.test(name)) {
-      problems.push(`${where}.name must match ${NAME_RE.source}`);
-    } else if (names.has(name)) {
-      problems.push(`${where}.name "${name}" is used twice`);
-    } else names.add(name);
-    const api = obj.api;
-    if (typeof api !== "string" || !(API_IDS as readonly string[]).includes(api)) {
-      problems.push(`${where}.api must be one of ${API_IDS.join(", ")}`);
-      return;
-    }
-    const account: AccountConfig = { name: String(name), api: api as ApiId, credentials: {} as Credentials };
-    if (obj.endpoint !== undefined) {
-      try {
-        if (typeof obj.endpoint !== "string") throw new Error("not a string");
-        const u = new URL(obj.endpoint);
-        if (u.protocol !== "https:" && u.protocol !== "http:") problems.push(`${where}.endpoint must be http(s)`);
-        else if (u.protocol === "http:" && !isLoopback(u.hostname))
-          problems.push(`${where}.endpoint: plain http is only allowed to a loopback host, not ${u.hostname}`);
-        else if (u.search || u.hash || (u.pathname !== "/" && u.pathname !== ""))
-          problems.push(`${where}.endpoint must be a base URL (scheme, host, port) without path or query`);
-        account.endpoint = `${u.protocol}//${u.host}`;
-      } catch {
-        problems.push(`${where}.endpoint is not a valid URL`);
-      }
-    }
-    const creds = parseCredentials(obj.credentials, account.api, `${where}.credentials`, env, problems);
-    if (creds) account.credentials = creds;
-    if (obj.scopes !== undefined) {
-      if (!Array.isArray(obj.scopes) || obj.scopes.length === 0)
-        problems.push(`${where}.scopes must be a non-empty array`);
-      else {
-        for (const s of obj.scopes)
-          if (typeof s !== "string" || !SCOPE_RE.test(s))
-            problems.push(`${where}.scopes: invalid scope ${JSON.stringify(s)}`);
-        account.scopes = [...new Set(obj.scopes as string[])];
-      }
-    }
-    if (obj.signatureMethod !== undefined) {
-      if (obj.signatureMethod !== "HmacSHA1" && obj.signatureMethod !== "HmacSHA256")
-        problems.push(`${where}.signatureMethod must be HmacSHA1 or HmacSHA256`);
-      else if (account.api !== "tencent-image-v2" && account.api !== "tencent-cvm-v2")
-        problems.push(`${where}.signatureMethod applies only to tencent-image-v2 and tencent-cvm-v2`);
-      else account.signatureMethod = obj.signatureMethod;
-    }
-    if (obj.requestsPerSecond !== undefined) {
-      if (typeof obj.requestsPerSecond !== "number" || !(obj.requestsPerSecond > 0))
-        problems.push(`${where}.requestsPerSecond must be a positive number`);
-      else account.requestsPerSecond = obj.requestsPerSecond;
-    }
-    accounts.push(account);
-  });
-  if (problems.length) throw new ConfigError(problems);
-  return deepFreeze({ accounts });
+  const result = check(configSchema(env), doc);
+  if (!result.ok) throw new ConfigError(result.problems);
+  return deepFreeze(result.value);
 }
 
 export async function loadConfigFile(path: string, env: Env = process.env): Promise<SyncConfig> {

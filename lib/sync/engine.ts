@@ -14,64 +14,42 @@ import {
   type ScopeStatus,
 } from "../model.ts";
 import type { HttpClient } from "../providers/http.ts";
-import { ADAPTERS, API_LIMITS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
+import { ADAPTERS, DEFAULT_REQUESTS_PER_SECOND } from "../providers/index.ts";
 import type { AdapterFactory, PageQuery, ProviderAdapter } from "../providers/types.ts";
 import type { SweepRecord } from "../store/items.ts";
-import { MAX_RECORDED_PAGES, type Manifest, type PageIndex } from "../store/manifest.ts";
+import type { Manifest } from "../store/manifest.ts";
 import type { Store } from "../store/store.ts";
 import { lookUp, missingIds } from "./confirm.ts";
-import { type Change, classify, diffScope, type StoredDigest, sweepChangesNothing } from "./diff.ts";
+import { type Change, classify } from "./diff.ts";
 import { fitRaw } from "./fit.ts";
-import { DEFAULT_GUARD, type GuardPolicy, guardDeprecations } from "./guard.ts";
-import { contentHash, fingerprint, primeContentHash } from "./hash.ts";
+import { DEFAULT_GUARD, type GuardPolicy } from "./guard.ts";
+import { primeContentHash } from "./hash.ts";
 import { Pacer } from "./pacer.ts";
-import { PAGE_FORMAT, PageProbe, type PageRecord, replaying } from "./pages.ts";
-import { type PointerWrite, planPointers } from "./pointers.ts";
-import { applyChanges, withReplacements } from "./replacement.ts";
+import { PAGE_FORMAT, PageProbe, replaying } from "./pages.ts";
+import type { PointerWrite } from "./pointers.ts";
+import { applyChanges } from "./replacement.ts";
+import { emptyReport, errorSummary, runReport, type ScopeReport, type SyncReport, tally } from "./report.ts";
 import { DEFAULT_RETRY, type RetryDeps, type RetryPolicy, realRetryDeps, withRetry } from "./retry.ts";
-import { withRunChanges } from "./run-changes.ts";
+import { sweepOrder } from "./run/decide-order.ts";
+import type { StatusUpdate } from "./scope/decide-changes.ts";
+import {
+  type ChangeInput,
+  countActive,
+  decideChanges,
+  isBaseline,
+  needsConfirmingSweep,
+  planWrites,
+  union,
+} from "./scope/decide-changes.ts";
+import { type ManifestRecord, withFingerprints } from "./scope/decide-manifest.ts";
+import { nextStatus } from "./scope/decide-status.ts";
+import { needsPageIndex, steadyStatus, unchangedAtGlance, unchangedImageByImage } from "./scope/decide-unchanged.ts";
 import { WeightedSemaphore } from "./semaphore.ts";
 import { settleAll } from "./settle.ts";
-import { type SweptPage, type SweptPageRecord, sweepScope } from "./sweep.ts";
+import { type SweptPage, sweepScope } from "./sweep.ts";
 
-export interface ScopeReport {
-  account: string;
-  api: ApiId;
-  scope: string;
-  status: ScopeOutcome;
-  baseline: boolean;
-  fetched: number;
-  added: number;
-  updated: number;
-  deprecated: number;
-  restored: number;
-  unchanged: number;
-  /** Deprecations held by the mass-deprecation guard (not written). */
-  held: number;
-  /** Provider HTTP requests made for this scope (retries included). */
-  requests: number;
-  /**
-   * DynamoDB write requests for this scope's images (new images go 25 to a BatchWriteItem) and for keeping its
-   * manifest (lib/store/manifest.ts) in step with them. Zero when nothing changed.
-   */
-  writes: number;
-  /** Latest-image pointers that moved to another image (or were created); see lib/sync/pointers.ts. */
-  pointersMoved: number;
-  /** DynamoDB pointer writes made for this scope: moves, plus pointers marked stale or fresh again. */
-  pointerWrites: number;
-  durationMs: number;
-  error: { code: string; message: string; requestId?: string } | null;
-}
-
-export interface SyncReport {
-  runId: string;
-  startedAt: string;
-  durationMs: number;
-  dryRun: boolean;
-  scopes: ScopeReport[];
-  /** True when every scope completed. */
-  ok: boolean;
-}
+export type { ScopeReport, SyncReport } from "./report.ts";
+export { sweepOrder };
 
 export interface SyncOptions {
   config: SyncConfig;
@@ -127,14 +105,6 @@ function counting(http: HttpClient, counter: { requests: number }): HttpClient {
   };
 }
 
-function errorSummary(e: ImageSyncError): { code: string; message: string; requestId?: string } {
-  return {
-    code: e.code,
-    message: e.describe(),
-    ...(e.context.requestId ? { requestId: e.context.requestId } : {}),
-  };
-}
-
 /**
  * Runs `fn` over the items, `limit` at a time: an item's place goes to the next once its promise settles or it
  * calls `done` (work left that does not count against the limit). Resolves when every call has settled.
@@ -179,27 +149,6 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
   // Scopes swept completely and found unchanged, per account: recorded on its lease as it is let go instead of
   // rewriting their status items (see SweepRecord). Beyond MAX_RECORDED_SCOPES their statuses are written.
   const unchangedSweeps = new Map<string, ScopeStatus[]>();
-
-  const emptyReport = (account: AccountConfig, scope: string): ScopeReport => ({
-    account: account.name,
-    api: account.api,
-    scope,
-    status: "failed",
-    baseline: false,
-    fetched: 0,
-    added: 0,
-    updated: 0,
-    deprecated: 0,
-    restored: 0,
-    unchanged: 0,
-    held: 0,
-    requests: 0,
-    writes: 0,
-    pointersMoved: 0,
-    pointerWrites: 0,
-    durationMs: 0,
-    error: null,
-  });
 
   const makeAdapter = (account: AccountConfig, http: HttpClient): ProviderAdapter =>
     adapters[account.api]({ account, http, now });
@@ -349,7 +298,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     const finish = async (
       status: ScopeOutcome,
       error: ImageSyncError | null,
-      extra: Partial<Pick<ScopeStatus, "counts" | "heldDeprecations" | "partCounts">> = {},
+      extra: StatusUpdate = {},
       /** "unchanged": recorded on the lease; a manifest: written with the status, which names it. */
       record: "unchanged" | ManifestRecord | null = null,
     ) => {
@@ -363,22 +312,16 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
       // A run whose hold lapsed writes nothing for the scope: its status is the new owner's to write.
       if (dryRun || error?.code === "LEASE_LAPSED") return;
       const at = new Date(now()).toISOString();
-      const next: ScopeStatus = {
-        account: account.name,
-        api: account.api,
-        scope,
-        lastRunId: runId,
-        lastAttemptAt: at,
-        lastOutcome: status,
-        lastCompleteAt: status === "complete" ? at : (previous?.lastCompleteAt ?? null),
-        baselineAt: previous?.baselineAt ?? (status === "complete" ? at : null),
-        lastError: report.error,
-        counts: extra.counts ?? previous?.counts ?? { active: 0, deprecated: 0 },
-        heldDeprecations:
-          "heldDeprecations" in extra ? (extra.heldDeprecations ?? null) : (previous?.heldDeprecations ?? null),
-        partCounts: extra.partCounts ?? previous?.partCounts ?? {},
+      const next = nextStatus({
+        key: { account: account.name, api: account.api, scope },
+        previous,
+        runId,
+        at,
+        outcome: status,
+        error: report.error,
+        update: extra,
         manifest: manifestRef,
-      };
+      });
       if (record === "unchanged") {
         const swept = unchangedSweeps.get(account.name);
         if (swept) swept.push(next);
@@ -551,22 +494,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         await finish("incomplete", err);
         return;
       }
-      // Steady state needs a status that says nothing else: last sweep complete, nothing held, same listing sizes.
-      const steadyStatus =
-        !!previous?.baselineAt &&
-        previous.lastOutcome === "complete" &&
-        !previous.heldDeprecations &&
-        samePartCounts(previous.partCounts ?? {}, sweep.partCounts);
-      // At a glance: every page was recognised, they are the pages the index records, and those list every active
-      // image. No image, pointer or status write, and nothing parsed.
+      const steady = steadyStatus(previous, sweep.partCounts);
       const pageIndex = index ? await index : null;
-      if (
-        steadyStatus &&
-        pageIndex?.covers &&
-        sweep.pageCount > 0 &&
-        sweep.unparsedPages === sweep.pageCount &&
-        sweep.pageCount === pageIndex.pages.size
-      ) {
+      if (unchangedAtGlance(steady, pageIndex, sweep)) {
         report.unchanged = known;
         await finish("complete", null, {}, "unchanged");
         await opts.onChanges?.([], report, []);
@@ -583,11 +513,9 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         : null;
       if (!manifest) manifestRef = null;
       else primeFromManifest(manifest, fetched);
-      // Image by image: a complete sweep that changes nothing against the manifest. Nothing is written, unless the
-      // manifest has no page index this code can use (written by another version): it gets one, once.
-      if (manifest && steadyStatus && sweepChangesNothing(manifest, fetched)) {
+      if (unchangedImageByImage(steady, manifest, fetched)) {
         report.unchanged = manifest.size;
-        const reindex = !pageIndex && sweep.pageCount > 0 && sweep.pageCount <= MAX_RECORDED_PAGES;
+        const reindex = needsPageIndex(pageIndex, sweep.pageCount);
         await finish(
           "complete",
           null,
@@ -607,32 +535,23 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
         const stored = await storedEarly;
         const storedPointers = await pointersEarly;
         const nowIso = new Date(now()).toISOString();
-        // The baseline is the first sweep of a scope with nothing stored, whatever its status says: a first sync
-        // that wrote images and then failed leaves no baseline time, and must not leave the guard and events off.
-        const baseline = !previous?.baselineAt && stored.size === 0;
+        const baseline = isBaseline(previous, stored);
         report.baseline = baseline;
-        const activeCount = countActive(stored);
-        const decide = (listed: readonly FetchedImage[]) => {
-          const diff = diffScope({ key, stored, fetched: listed, baseline, now: nowIso, runId });
-          const guarded = guardDeprecations({
-            changes: diff.changes,
-            activeCount,
-            previous: previous?.heldDeprecations ?? null,
-            policy: guard,
-            now: nowIso,
-            runId,
-            emptied: Object.entries(previous?.partCounts ?? {}).some(
-              ([part, n]) => n > 0 && sweep.partCounts[part] === 0,
-            ),
-          });
-          return { diff, guarded };
+        const input: ChangeInput = {
+          key,
+          stored,
+          previous,
+          partCounts: sweep.partCounts,
+          baseline,
+          activeCount: countActive(stored),
+          policy: guard,
+          now: nowIso,
+          runId,
         };
-        let { diff, guarded } = decide(fetched);
-        // A sweep that finds images new to the store is confirmed by a second one (lib/sync/confirm.ts): an
-        // offset-paged listing that lost an image before the offset and gained one after it between two pages
-        // skips an image and still adds up, and the one gained is new (added or restored). The images of both
-        // sweeps are taken (the second's version of each), so an image listed throughout is never left out.
-        if (sweep.pageCount > 1 && diff.changes.some((c) => c.kind === "added" || c.kind === "restored")) {
+        let decision = decideChanges(input, fetched);
+        // The images of both sweeps are taken (the second's version of each), so an image listed throughout is
+        // never left out.
+        if (needsConfirmingSweep(sweep.pageCount, decision.diff)) {
           const again = await sweepScope(adapter, scope, (query) => lookupPage(query), {
             concurrency: opts.pageConcurrency ?? 4,
           });
@@ -644,11 +563,11 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
             });
           fetched = union(fetched, again.images.map(fitRaw));
           report.fetched = fetched.length;
-          ({ diff, guarded } = decide(fetched));
+          decision = decideChanges(input, fetched);
         }
         // Missing images are deprecated only once the provider, asked by id, does not return them
         // (lib/sync/confirm.ts): those it still has were lost by the paging, and are diffed as listed.
-        const unconfirmed = missingIds(guarded.apply);
+        const unconfirmed = missingIds(decision.guarded.apply);
         if (unconfirmed.length > 0) {
           const found = (await lookUp(adapter, scope, unconfirmed, lookupPage)).map(fitRaw);
           if (found.length > 0) {
@@ -657,21 +576,12 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
               count: found.length,
             });
             fetched = [...fetched, ...found];
-            ({ diff, guarded } = decide(fetched));
+            decision = decideChanges(input, fetched);
           }
         }
-        // Deprecated images carry their replacement, chosen from the scope as it stands after this run (held
-        // deprecations are not applied, so they neither get one nor move a pointer).
-        const apply = withRunChanges(withReplacements(stored, guarded.apply));
+        const { diff, guarded } = decision;
+        const { apply, pointers, anomaly, status: update } = planWrites(input, decision, storedPointers);
         let held: Anomaly | null = null;
-        const pointers = planPointers({
-          key,
-          images: applyChanges(stored, apply).values(),
-          stored: storedPointers,
-          baseline,
-          now: nowIso,
-          runId,
-        });
         report.unchanged = diff.unchanged;
         report.held = guarded.heldChanges.length;
         if (dryRun) tally(report, apply);
@@ -703,35 +613,20 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
           report.pointerWrites += await opts.store.writePointers(pointers);
         }
         report.pointersMoved = pointers.filter((p) => p.moved).length;
-        if (guarded.held) {
+        if (anomaly) {
           scopeLog.warn("mass deprecation held until the next complete sweep agrees", {
-            wouldDeprecate: guarded.held.count,
-            activeImages: activeCount,
+            wouldDeprecate: anomaly.wouldDeprecate,
+            activeImages: anomaly.knownImages,
           });
-          const anomaly: Anomaly = {
-            ...key,
-            runId,
-            detectedAt: nowIso,
-            wouldDeprecate: guarded.held.count,
-            knownImages: activeCount,
-            sample: guarded.heldChanges.slice(0, 20).map((c) => ({
-              imageId: c.after.imageId,
-              name: c.after.name,
-              reason: c.after.deprecationReason,
-            })),
-          };
           if (!dryRun) await opts.store.putAnomaly(anomaly, now());
           held = anomaly;
         }
-        // While deprecations are held, the last trusted picture (counts per listing) stays the reference.
-        const counts = guarded.held ? (previous?.counts ?? diff.counts) : diff.counts;
-        const partCounts = guarded.held ? (previous?.partCounts ?? sweep.partCounts) : sweep.partCounts;
         // The status names a manifest of the scope as it now stands (written with it) unless the one it named
         // still holds: nothing was written.
         await finish(
           "complete",
           null,
-          { counts, heldDeprecations: guarded.held, partCounts },
+          update,
           manifestRef ? null : withFingerprints(applyChanges(stored, apply), fetched, sweep.pageRecords()),
         );
         handedOver = true;
@@ -767,56 +662,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncReport> {
     }
   }
 
-  reports.sort((a, b) => (a.account === b.account ? cmp(a.scope, b.scope) : cmp(a.account, b.account)));
-  return {
-    runId,
-    startedAt: new Date(startMs).toISOString(),
-    durationMs: now() - startMs,
-    dryRun,
-    scopes: reports,
-    ok: reports.every((r) => r.status === "complete"),
-  };
-}
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * Sorts the scopes to sweep (in place). Scopes completed longest ago (or never) go first, so a run cut short by
- * its time budget moves them forward. Scopes last completed by the same run are equally fresh: among them the
- * longest sweeps go first, so the short ones fill in at the end instead of one long sweep running alone.
- */
-export function sweepOrder(
-  tasks: Array<{ account: AccountConfig; scope: string }>,
-  statuses: ReadonlyMap<string, ScopeStatus>,
-): void {
-  const order = new Map(
-    tasks.map((t) => {
-      const s = statuses.get(`${t.account.name}#${t.scope}`);
-      const completedBy = s?.lastOutcome === "complete" ? runStartOf(s.lastRunId) : null;
-      return [t, { fresh: completedBy ?? s?.lastCompleteAt ?? "", seconds: expectedSeconds(t.account, s) }];
-    }),
-  );
-  tasks.sort((a, b) => {
-    const x = order.get(a) as { fresh: string; seconds: number };
-    const y = order.get(b) as { fresh: string; seconds: number };
-    return cmp(x.fresh, y.fresh) || y.seconds - x.seconds;
-  });
-}
-
-/** When run `runId` (newRunId) started, as ISO 8601; null for an id of another shape. */
-function runStartOf(runId: string): string | null {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(runId);
-  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : null;
-}
-
-/** The seconds a scope's sweep takes at its pace, from its listings' sizes in the last complete sweep. */
-function expectedSeconds(account: AccountConfig, status: ScopeStatus | undefined): number {
-  const limits = API_LIMITS[account.api];
-  const pages = Object.values(status?.partCounts ?? {}).reduce(
-    (n, count) => n + (limits.maxPageSize === null ? 1 : Math.max(1, Math.ceil(count / limits.maxPageSize))),
-    0,
-  );
-  return pages / (account.requestsPerSecond ?? limits.requestsPerSecond);
+  return runReport({ runId, startMs, endMs: now(), dryRun }, reports);
 }
 
 /**
@@ -842,67 +688,5 @@ function primeFromManifest(digests: Manifest, images: readonly FetchedImage[]): 
   }
 }
 
-/** A manifest to write: the digests of the stored images, and the index of the pages that list them. */
-interface ManifestRecord {
-  digests: Manifest;
-  pages: PageIndex;
-}
-
-/**
- * A manifest of the stored images, with the fingerprint of each listed image its content hash was taken of,
- * and an index of the sweep's pages whose images are all stored as listed.
- */
-function withFingerprints(
-  stored: ReadonlyMap<string, StoredDigest>,
-  fetched: readonly FetchedImage[],
-  records: readonly SweptPageRecord[],
-): ManifestRecord {
-  const digests: Manifest = new Map();
-  for (const [id, s] of stored)
-    digests.set(id, { state: s.state, contentHash: s.contentHash, deprecationReason: s.deprecationReason });
-  for (const image of fetched) {
-    const d = digests.get(image.imageId);
-    // A held change leaves the stored hash behind the listing's: that image gets no fingerprint.
-    if (d && d.contentHash === contentHash(image)) d.fingerprint = fingerprint(image);
-  }
-  // A page with an image stored otherwise than listed (a held change), or one another page lists too, is not
-  // recorded: it must be parsed. So recorded pages never share an image, and their counts add up.
-  const pages = new Map<string, PageRecord>();
-  const listed = new Set<string>();
-  for (const page of records) {
-    const ids = new Set(page.ids);
-    if (ids.size !== page.ids.length) continue;
-    if (page.ids.some((id) => listed.has(id) || digests.get(id)?.fingerprint === undefined)) continue;
-    for (const id of ids) listed.add(id);
-    pages.set(page.digest, { totalCount: page.totalCount, count: ids.size });
-  }
-  let covers = true;
-  for (const [id, d] of digests) if (d.state === "active" && !listed.has(id)) covers = false;
-  return { digests, pages: { pageFormat: PAGE_FORMAT, pages, covers } };
-}
-
-/** The images of two sweeps, each id once, the second sweep's version where both list it. */
-function union(first: readonly FetchedImage[], second: readonly FetchedImage[]): FetchedImage[] {
-  const byId = new Map(first.map((i) => [i.imageId, i]));
-  for (const image of second) byId.set(image.imageId, image);
-  return [...byId.values()];
-}
-
-/** Adds changes to the report's counts of added, updated, deprecated and restored images. */
-function tally(report: ScopeReport, changes: readonly Change[]): void {
-  for (const c of changes) report[c.kind]++;
-}
-
 /** Writes stop this long before the run's holds lapse (clock drift between runs, a write's own latency). */
 const LEASE_MARGIN_MS = 30_000;
-
-function countActive(stored: ReadonlyMap<string, { state: string }>): number {
-  let n = 0;
-  for (const s of stored.values()) if (s.state === "active") n++;
-  return n;
-}
-
-function samePartCounts(a: Record<string, number>, b: Record<string, number>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
-}

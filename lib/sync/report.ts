@@ -1,6 +1,6 @@
 // What a run reports, scope by scope, and the pure builders of those reports. Decides: no clock, no I/O.
 import type { AccountConfig } from "../config.ts";
-import type { ImageSyncError } from "../errors.ts";
+import { ImageSyncError } from "../errors.ts";
 import type { ApiId, ScopeOutcome } from "../model.ts";
 import type { Change } from "./diff.ts";
 
@@ -98,4 +98,12 @@ export function runReport(
     scopes: reports,
     ok: reports.every((r) => r.status === "complete"),
   };
+}
+
+/** The report of a scope skipped because another run holds it (or may). */
+export function skippedReport(account: AccountConfig, scope: string, message: string): ScopeReport {
+  const err = new ImageSyncError("LEASE_HELD", message, {
+    context: { account: account.name, api: account.api, scope },
+  });
+  return { ...emptyReport(account, scope), status: "skipped", error: errorSummary(err) };
 }

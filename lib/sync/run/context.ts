@@ -129,10 +129,7 @@ export function scopeContext(
     memory: run.memory,
     leasedAt: holds.leasedAt,
     leaseMs: run.leaseMs,
-    // Called through the options, as they were given.
-    canStartScope: opts.canStartScope && (() => opts.canStartScope?.() ?? true),
-    onAnomaly: opts.onAnomaly && ((anomaly) => opts.onAnomaly?.(anomaly)),
-    onChanges: opts.onChanges && ((changes, scope, pointers) => opts.onChanges?.(changes, scope, pointers)),
+    hooks: opts,
     report,
     recordUnchanged: (status) => holds.recordUnchanged(status),
   };

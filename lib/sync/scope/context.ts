@@ -28,11 +28,16 @@ export interface ScopeContext extends RequestDeps {
   /** When the run's holds were taken, and how long they last. */
   leasedAt: number;
   leaseMs: number;
-  canStartScope: (() => boolean) | undefined;
-  onAnomaly: ((anomaly: Anomaly) => void | Promise<void>) | undefined;
-  onChanges:
-    | ((changes: readonly Change[], report: ScopeReport, pointers: readonly PointerWrite[]) => void | Promise<void>)
-    | undefined;
+  /** The run's time budget and consumers, called as the caller gave them (SyncOptions). */
+  hooks: {
+    canStartScope?: () => boolean;
+    onAnomaly?: (anomaly: Anomaly) => void | Promise<void>;
+    onChanges?: (
+      changes: readonly Change[],
+      report: ScopeReport,
+      pointers: readonly PointerWrite[],
+    ) => void | Promise<void>;
+  };
   /** Takes a scope's report once it is final (the run sorts them). */
   report: (report: ScopeReport) => void;
   /** Takes the status of a scope found unchanged, recorded on the account's lease as its holds go. */

@@ -36,7 +36,7 @@ interface Done {
   handOver: { changes: readonly Change[]; pointers: readonly PointerWrite[]; anomaly: Anomaly | null } | null;
 }
 
-/** The stages of a scope under way, and the scope's own outline around them. */
+/** What the stages of a scope under way are given, once for all of them. */
 interface Stages {
   ctx: ScopeContext;
   scope: Scope;
@@ -70,7 +70,7 @@ export async function syncScope(
     finished = true;
     return recordScope(ctx, scope, progress, outcome);
   };
-  if (ctx.canStartScope && !ctx.canStartScope()) {
+  if (ctx.hooks.canStartScope && !ctx.hooks.canStartScope()) {
     const context = { account: account.name, api: account.api, scope: name };
     await finish({
       status: "incomplete",
@@ -85,8 +85,8 @@ export async function syncScope(
     const reads = new ScopeReads(ctx.store, storeKey, progress.manifest, memory);
     const done = await sweepAndDecide({ ctx, scope, progress, requests, memory, reads }, sending);
     const report = await finish(done.outcome);
-    if (done.handOver?.anomaly) await ctx.onAnomaly?.(done.handOver.anomaly);
-    if (done.handOver) await ctx.onChanges?.(done.handOver.changes, report, done.handOver.pointers);
+    if (done.handOver?.anomaly) await ctx.hooks.onAnomaly?.(done.handOver.anomaly);
+    if (done.handOver) await ctx.hooks.onChanges?.(done.handOver.changes, report, done.handOver.pointers);
   } catch (e) {
     const err = asImageSyncError(e, { account: account.name, api: account.api, scope: name });
     if (finished) {
@@ -104,7 +104,7 @@ export async function syncScope(
     // A confirming sweep that came back inconsistent leaves the scope incomplete, like the first one would.
     const report = await finish({ status: err instanceof IncompleteSweepError ? "incomplete" : "failed", error: err });
     // The changes written before the failure reach the local consumer too, once.
-    if (written.length > 0) await ctx.onChanges?.(written, report, []);
+    if (written.length > 0) await ctx.hooks.onChanges?.(written, report, []);
   } finally {
     memory.done();
   }

@@ -37,38 +37,10 @@ export interface DiffResult {
 }
 
 export function diffScope(input: DiffInput): DiffResult {
-  const { key, stored, fetched, baseline, now, runId } = input;
+  const { stored, fetched } = input;
   const changes: Change[] = [];
   let unchanged = 0;
   const seen = new Set<string>();
-
-  const build = (
-    kind: ChangeKind,
-    before: StoredImage | null,
-    image: FetchedImage | null,
-    reason: DeprecationReason | null,
-  ): StoredImage => {
-    // A missing image keeps its last known content, but can no longer be launched.
-    const base = image ? toStoredFields(image) : { ...storedContent(before as StoredImage), available: false };
-    const hash = image ? contentHash(image) : (before as StoredImage).contentHash;
-    const state = reason ? "deprecated" : "active";
-    const deprecatedAt = reason ? (before?.state === "deprecated" ? before.deprecatedAt : now) : null;
-    return {
-      ...base,
-      account: key.account,
-      api: key.api,
-      provider: key.provider,
-      scope: key.scope,
-      state,
-      firstSeenAt: before?.firstSeenAt ?? now,
-      lastChangedAt: now,
-      deprecatedAt,
-      deprecationReason: reason,
-      contentHash: hash,
-      rev: (before?.rev ?? 0) + 1,
-      lastChange: { kind, at: now, runId, baseline, ...(reason && kind === "deprecated" ? { reason } : {}) },
-    };
-  };
 
   for (const image of fetched) {
     seen.add(image.imageId);
@@ -76,26 +48,68 @@ export function diffScope(input: DiffInput): DiffResult {
     const kind = classify(before, image);
     if (kind === null) unchanged++;
     else if (before && kind === "updated" && onlyFamilyAdded(before, image)) changes.push(silentRefresh(before, image));
-    else changes.push({ kind, before, after: build(kind, before, image, kind === "restored" ? null : image.unusable) });
+    else
+      changes.push({
+        kind,
+        before,
+        after: build(input, kind, before, image, kind === "restored" ? null : image.unusable),
+      });
   }
 
   for (const before of stored.values()) {
     if (seen.has(before.imageId)) continue;
     if (before.state === "active") {
       // Absent from a complete sweep: the provider no longer offers it. Keep its last known content.
-      changes.push({ kind: "deprecated", before, after: build("deprecated", before, null, "missing") });
+      changes.push({ kind: "deprecated", before, after: build(input, "deprecated", before, null, "missing") });
     } else {
       unchanged++;
     }
   }
 
+  return { changes, unchanged, counts: countsAfter(stored, changes) };
+}
+
+/** The image as stored after a change: the fetched image's content (or, for a missing one, the last known). */
+function build(
+  { key, now, runId, baseline }: DiffInput,
+  kind: ChangeKind,
+  before: StoredImage | null,
+  image: FetchedImage | null,
+  reason: DeprecationReason | null,
+): StoredImage {
+  // A missing image keeps its last known content, but can no longer be launched.
+  const base = image ? toStoredFields(image) : { ...storedContent(before as StoredImage), available: false };
+  const hash = image ? contentHash(image) : (before as StoredImage).contentHash;
+  const state = reason ? "deprecated" : "active";
+  const deprecatedAt = reason ? (before?.state === "deprecated" ? before.deprecatedAt : now) : null;
+  return {
+    ...base,
+    account: key.account,
+    api: key.api,
+    provider: key.provider,
+    scope: key.scope,
+    state,
+    firstSeenAt: before?.firstSeenAt ?? now,
+    lastChangedAt: now,
+    deprecatedAt,
+    deprecationReason: reason,
+    contentHash: hash,
+    rev: (before?.rev ?? 0) + 1,
+    lastChange: { kind, at: now, runId, baseline, ...(reason && kind === "deprecated" ? { reason } : {}) },
+  };
+}
+
+/** Image counts after applying the changes. */
+function countsAfter(
+  stored: ReadonlyMap<string, StoredImage>,
+  changes: readonly Change[],
+): { active: number; deprecated: number } {
   const states = new Map<string, string>();
   for (const s of stored.values()) states.set(s.imageId, s.state);
   for (const c of changes) states.set(c.after.imageId, c.after.state);
   let active = 0;
   for (const state of states.values()) if (state === "active") active++;
-  const deprecated = states.size - active;
-  return { changes, unchanged, counts: { active, deprecated } };
+  return { active, deprecated: states.size - active };
 }
 
 /** What is known of a stored image that decides whether a fetched one changes it (lib/store/manifest.ts). */

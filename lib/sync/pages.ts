@@ -10,8 +10,9 @@
 import { createHash } from "node:crypto";
 import type { ApiId } from "../model.ts";
 import type { HttpClient, HttpResponse } from "../providers/http.ts";
-import type { PageQuery } from "../providers/types.ts";
+import type { PageQuery, ProviderAdapter } from "../providers/types.ts";
 import { sha256Base64 } from "./hash.ts";
+import type { SweptPage } from "./sweep.ts";
 
 /** A hash of the bundle's provider, model and sync sources, set at build time (lib/build/build.mjs). */
 declare const __IMAGE_SYNC_PARSER_HASH__: string | undefined;
@@ -89,4 +90,33 @@ export class PageProbe {
 /** An HttpClient that answers with one recorded reply: parses a recognised page without sending anything. */
 export function replaying(response: HttpResponse): HttpClient {
   return { send: () => Promise.resolve(response), close: () => Promise.resolve() };
+}
+
+/**
+ * One request for one page through a probe: a reply recognised from the last sweep comes back unparsed (its
+ * images empty), with its recorded count and how to parse it should the scope turn out to have changed.
+ */
+export async function fetchRecognising(
+  adapterFor: (http: HttpClient) => ProviderAdapter,
+  http: HttpClient,
+  known: Promise<ReadonlyMap<string, PageRecord> | null> | null,
+  api: ApiId,
+  query: PageQuery,
+): Promise<SweptPage> {
+  const probe = new PageProbe(http, known, api, query);
+  try {
+    const page = await adapterFor(probe.http).fetchPage(query);
+    return { ...page, digest: probe.digest, reused: null };
+  } catch (e) {
+    const match = probe.match;
+    if (!match) throw e;
+    const parse = async () => (await adapterFor(replaying(match.response)).fetchPage(query)).images;
+    return {
+      images: [],
+      totalCount: match.record.totalCount,
+      requestId: null,
+      digest: probe.digest,
+      reused: { count: match.record.count, parse },
+    };
+  }
 }

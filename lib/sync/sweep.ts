@@ -76,34 +76,67 @@ interface PartResult {
   problem?: string;
 }
 
-async function sweepPart(
-  adapter: ProviderAdapter,
-  scope: string,
-  part: string,
-  fetch: FetchPage,
-  concurrency: number,
-  onSize: (total: number) => Promise<void>,
+/** One listing of a scope to sweep, and what the sweep is told of it. */
+interface Listing {
+  scope: string;
+  part: string;
+  fetch: FetchPage;
+  concurrency: number;
+  onSize: (total: number) => Promise<void>;
   /** The listing's size in the last complete sweep, if known. */
-  lastCount: number | undefined,
+  lastCount: number | undefined;
   /** Called once every page of the listing has been sent. */
-  allSent: () => void,
-): Promise<PartResult> {
-  const pages: Kept[] = [];
-  const take = (pageNumber: number, page: SweptPage) =>
-    pages.push({ pageNumber, page, images: page.reused ? null : page.images });
-  const result = (consistent: boolean, totalCount: number | null, problem?: string): Promise<PartResult> =>
-    settle(pages, consistent, totalCount, problem);
-  const pageSize = adapter.maxPageSize;
+  allSent: () => void;
+}
+
+async function sweepPart(listing: Listing, pageSize: number | null): Promise<PartResult> {
+  const { scope, part } = listing;
   if (pageSize === null) {
     // Unpaged dialect: one call is the whole listing, so it is consistent by construction.
-    take(1, await fetch({ scope, part, pageNumber: 1, pageSize: 0 }, allSent));
-    return result(true, null);
+    const page = await listing.fetch({ scope, part, pageNumber: 1, pageSize: 0 }, listing.allSent);
+    return settle([keep(1, page)], true, null);
   }
-  // Page 1 tells how many pages there are. With offset paging each page is addressable, so the rest are fetched
-  // `concurrency` at a time (the caller paces them): a provider's rate limit, not its latency, bounds the sweep.
-  // When the last sweep says how long the listing was, its pages go out with page 1 instead of after it (a
-  // listing that shrank by a page costs one empty page; one that grew gets its new pages once page 1 says so).
+  const { pages, first, totals } = await fetchPages(listing, pageSize);
+  if (first?.totalCount == null) {
+    listing.allSent();
+    return settle(pages, false, null, "the provider gave no totalCount");
+  }
+  const firstTotal = first.totalCount;
+  // Empty pages sent past the end (the listing shrank) are no part of it: a later sweep would not send them, so
+  // recording them would keep it from recognising the listing. A page past the end that lists images is kept.
+  const last = Math.max(1, Math.ceil(firstTotal / pageSize));
+  for (let i = pages.length - 1; i >= 0; i--) {
+    const k = pages[i] as Kept;
+    const empty = k.page.reused ? k.page.reused.count === 0 : k.page.images.length === 0;
+    if (k.pageNumber > last && empty) pages.splice(i, 1);
+  }
+  if (totals.size > 1) {
+    const seen = [...totals].map((t) => (t < 0 ? "none" : String(t))).join(", ");
+    return settle(pages, false, firstTotal, `totalCount moved during the sweep (${seen})`);
+  }
+  return settle(pages, true, firstTotal);
+}
+
+const keep = (pageNumber: number, page: SweptPage): Kept => ({
+  pageNumber,
+  page,
+  images: page.reused ? null : page.images,
+});
+
+/**
+ * The pages of an offset-paged listing, in the order they came in. Page 1 tells how many pages there are. With
+ * offset paging each page is addressable, so the rest are fetched `concurrency` at a time (the caller paces
+ * them): a provider's rate limit, not its latency, bounds the sweep. When the last sweep says how long the
+ * listing was, its pages go out with page 1 instead of after it (a listing that shrank by a page costs one empty
+ * page; one that grew gets its new pages once page 1 says so).
+ */
+async function fetchPages(
+  listing: Listing,
+  pageSize: number,
+): Promise<{ pages: Kept[]; first: SweptPage | null; totals: Set<number> }> {
+  const { scope, part, fetch, concurrency, onSize, allSent } = listing;
   const pagesOf = (n: number) => Math.max(1, Math.ceil(n / pageSize));
+  const pages: Kept[] = [];
   const totals = new Set<number>();
   let first: SweptPage | null = null;
   // Every page is sent once the first has told how many there are and each of those has gone out.
@@ -130,33 +163,18 @@ async function sweepPart(
           if (page.totalCount !== null) await onSize(page.totalCount);
         }
         totals.add(page.totalCount ?? -1);
-        take(pageNumber, page);
+        pages.push(keep(pageNumber, page));
       }
     };
     // A page that fails stops the others (the fetch is the sweep's guarded one), and they settle before it is told.
     await settleAll(Array.from({ length: Math.max(1, Math.min(concurrency, to() - from + 1)) }, worker));
   };
-  const guessed = lastCount === undefined ? 1 : pagesOf(lastCount);
+  const guessed = listing.lastCount === undefined ? 1 : pagesOf(listing.lastCount);
   await fetchRange(1, () => (first?.totalCount == null ? guessed : Math.min(guessed, pagesOf(first.totalCount))));
   const firstPage = first as SweptPage | null;
-  if (firstPage?.totalCount == null) {
-    allSent();
-    return result(false, null, "the provider gave no totalCount");
-  }
-  const firstTotal = firstPage.totalCount;
-  if (pagesOf(firstTotal) > guessed) await fetchRange(guessed + 1, () => pagesOf(firstTotal));
-  // Empty pages sent past the end (the listing shrank) are no part of it: a later sweep would not send them, so
-  // recording them would keep it from recognising the listing. A page past the end that lists images is kept.
-  for (let i = pages.length - 1; i >= 0; i--) {
-    const k = pages[i] as Kept;
-    const empty = k.page.reused ? k.page.reused.count === 0 : k.page.images.length === 0;
-    if (k.pageNumber > pagesOf(firstTotal) && empty) pages.splice(i, 1);
-  }
-  if (totals.size > 1) {
-    const seen = [...totals].map((t) => (t < 0 ? "none" : String(t))).join(", ");
-    return result(false, firstTotal, `totalCount moved during the sweep (${seen})`);
-  }
-  return result(true, firstTotal);
+  const firstTotal = firstPage?.totalCount;
+  if (firstTotal != null && pagesOf(firstTotal) > guessed) await fetchRange(guessed + 1, () => pagesOf(firstTotal));
+  return { pages, first: firstPage, totals };
 }
 
 /** Counts a listing's unique images: from the records when every page was recognised, else by parsing. */
@@ -198,41 +216,10 @@ export async function sweepScope(
   fetch: FetchPage,
   options: SweepOptions = {},
 ): Promise<SweepResult> {
-  const { concurrency = 1, onSize = async () => {}, lastCounts = {} } = options;
-  let signalled = false;
-  const onAllSent = () => {
-    if (signalled) return;
-    signalled = true;
-    options.onAllSent?.();
-  };
+  const names = adapter.parts(scope);
+  const results = await sweepParts(adapter, scope, names, fetch, options);
   const parts: PartResult[] = [];
   const partCounts: Record<string, number> = {};
-  // Once any page of any sub-listing has failed, the sweep sends nothing more (lib/sync/settle.ts).
-  const halt = new Halt();
-  const guarded: FetchPage = halt.guard(fetch);
-  // Sub-listings are independent: swept at once (the caller's pace is shared), each retried on its own.
-  const names = adapter.parts(scope);
-  let sending = names.length;
-  const swept = settleAll(
-    names.map(async (part) => {
-      let counted = false;
-      const allSent = () => {
-        if (counted) return;
-        counted = true;
-        if (--sending === 0) onAllSent();
-      };
-      const sweep = () =>
-        sweepPart(adapter, scope, part, guarded, concurrency, onSize, lastCounts[part || "*"] ?? undefined, allSent);
-      // A listing that fails on a page sends nothing more.
-      const result = await sweep().finally(allSent);
-      return result.consistent ? result : sweep();
-    }),
-  );
-  const results = await swept.catch((e: unknown) => {
-    halt.rethrow();
-    throw e;
-  });
-  onAllSent();
   for (const [i, part] of names.entries()) {
     const result = results[i] as PartResult;
     if (!result.consistent) {
@@ -251,6 +238,55 @@ export async function sweepScope(
     partCounts[part || "*"] = result.unique;
     parts.push(result);
   }
+  return completeSweep(parts, partCounts);
+}
+
+/**
+ * Every sub-listing, swept at once (the caller's pace is shared), each retried on its own once when it is
+ * inconsistent. Once any page of any sub-listing has failed, the sweep sends nothing more (lib/sync/settle.ts).
+ */
+async function sweepParts(
+  adapter: ProviderAdapter,
+  scope: string,
+  names: readonly string[],
+  fetch: FetchPage,
+  options: SweepOptions,
+): Promise<PartResult[]> {
+  const { concurrency = 1, onSize = async () => {}, lastCounts = {} } = options;
+  let signalled = false;
+  const onAllSent = () => {
+    if (signalled) return;
+    signalled = true;
+    options.onAllSent?.();
+  };
+  const halt = new Halt();
+  const guarded: FetchPage = halt.guard(fetch);
+  let sending = names.length;
+  const swept = settleAll(
+    names.map(async (part) => {
+      let counted = false;
+      const allSent = () => {
+        if (counted) return;
+        counted = true;
+        if (--sending === 0) onAllSent();
+      };
+      const lastCount = lastCounts[part || "*"] ?? undefined;
+      const listing: Listing = { scope, part, fetch: guarded, concurrency, onSize, lastCount, allSent };
+      // A listing that fails on a page sends nothing more.
+      const result = await sweepPart(listing, adapter.maxPageSize).finally(allSent);
+      return result.consistent ? result : sweepPart(listing, adapter.maxPageSize);
+    }),
+  );
+  const results = await swept.catch((e: unknown) => {
+    halt.rethrow();
+    throw e;
+  });
+  onAllSent();
+  return results;
+}
+
+/** The result of a complete sweep: its images, and how to parse the pages left unparsed. */
+function completeSweep(parts: PartResult[], partCounts: Record<string, number>): SweepResult {
   const merge = (): FetchedImage[] => {
     const all = new Map<string, FetchedImage>();
     for (const p of parts) for (const [id, image] of p.images) all.set(id, image);

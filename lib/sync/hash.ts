@@ -31,7 +31,7 @@ export function contentHash(image: FetchedImage): string {
   let hash = hashes.get(image);
   if (hash === undefined) {
     // `family` came after images were first hashed: left out while null, every image of no family keeps the
-    // hash stored before it existed (test/manifest.test.ts pins one), so an upgrade rewrites none of them.
+    // hash stored before it existed (test/integration/store/manifest.test.ts pins one), so an upgrade rewrites none of them.
     hash = image.family == null ? preFamilyHash(image) : sha256Hex(stableStringify(image));
     hashes.set(image, hash);
   }

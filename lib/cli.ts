@@ -86,11 +86,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case "emulator":
         return await emulatorCommand(rest, io);
       case undefined:
+        // Bad usage like any other: the usage goes to stderr, so a script's stdout never takes it for output.
+        throw new UsageError("a command is required");
       case "help":
       case "--help":
       case "-h":
         io.stdout(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

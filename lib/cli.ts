@@ -24,7 +24,7 @@ import { changesSince, parseSince } from "./query/changes.ts";
 import { QueryError } from "./query/errors.ts";
 import { latestImage } from "./query/images.ts";
 import { DEFAULT_STALE_AFTER_HOURS, scopeStatus } from "./query/status.ts";
-import type { HistoryEntry } from "./query/types.ts";
+import type { ChangeEntry } from "./query/types.ts";
 import { type LatestPointer, whereLatest } from "./query/where.ts";
 import { openStore } from "./store/open.ts";
 import type { Change } from "./sync/diff.ts";
@@ -378,7 +378,7 @@ async function printImage(image: NonNullable<Awaited<ReturnType<typeof latestIma
   io.stdout(`${renderTable(["field", "value"], rows)}\n`);
 }
 
-const CHANGE_KINDS: readonly ChangeKind[] = ["added", "updated", "deprecated", "restored"];
+const CHANGE_KINDS: readonly (ChangeKind | "anomaly")[] = ["added", "updated", "deprecated", "restored", "anomaly"];
 
 async function changesCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -401,13 +401,13 @@ async function changesCommand(args: readonly string[], io: CliIo): Promise<numbe
   if (!since) throw new UsageError(`--since "${values.since}" is not a duration (24h, 7d, 30m) or an ISO time`);
   const until = values.until === undefined ? now : parseSince(values.until, now);
   if (!until) throw new UsageError(`--until "${values.until}" is not a duration or an ISO time`);
-  if (values.type && !CHANGE_KINDS.includes(values.type as ChangeKind))
+  if (values.type && !CHANGE_KINDS.includes(values.type as ChangeKind | "anomaly"))
     throw new UsageError(`--type must be one of ${CHANGE_KINDS.join(", ")}`);
   if (values.api && !API_IDS.includes(values.api as ApiId))
     throw new UsageError(`--api must be one of ${API_IDS.join(", ")}`);
   const opened = await openStore(loadRuntimeSettings(io.env));
   try {
-    const changes: HistoryEntry[] = [];
+    const changes: ChangeEntry[] = [];
     let pageToken: string | undefined;
     do {
       const page = await changesSince(opened.store, since, {
@@ -416,7 +416,7 @@ async function changesCommand(args: readonly string[], io: CliIo): Promise<numbe
         ...(pageToken ? { pageToken } : {}),
         ...(values.account ? { account: values.account } : {}),
         ...(values.scope ? { scope: values.scope } : {}),
-        ...(values.type ? { changeType: values.type as ChangeKind } : {}),
+        ...(values.type ? { changeType: values.type as ChangeKind | "anomaly" } : {}),
         ...(values.api ? { api: values.api as ApiId } : {}),
       });
       changes.push(...page.items);
@@ -426,15 +426,27 @@ async function changesCommand(args: readonly string[], io: CliIo): Promise<numbe
       io.stdout(`${JSON.stringify(changes)}\n`);
     } else {
       const { renderTable } = await import("./sync/summary.ts");
-      const rows = changes.map((c) => [
-        c.detectedAt,
-        c.changeType,
-        c.account,
-        c.scope,
-        c.imageId,
-        c.name ?? "",
-        c.changeType === "deprecated" ? `reason: ${c.reason ?? "unknown"}` : c.changedFields.join(", "),
-      ]);
+      const rows = changes.map((c) =>
+        c.changeType === "anomaly"
+          ? [
+              c.detectedAt,
+              c.changeType,
+              c.account,
+              c.scope,
+              "",
+              "",
+              `held: ${c.wouldDeprecate} of ${c.knownImages} active`,
+            ]
+          : [
+              c.detectedAt,
+              c.changeType,
+              c.account,
+              c.scope,
+              c.imageId,
+              c.name ?? "",
+              c.changeType === "deprecated" ? `reason: ${c.reason ?? "unknown"}` : c.changedFields.join(", "),
+            ],
+      );
       io.stdout(
         `${renderTable(["detected", "change", "account", "scope", "imageId", "name", "detail"], rows)}\n` +
           `${changes.length} changes since ${since.toISOString()}\n`,

@@ -1,8 +1,8 @@
 // The query API's shapes: what callers pass and what they get back.
-import type { HistoryEntry } from "../events/history.ts";
+import type { ChangeEntry } from "../events/history.ts";
 import type { ApiId, ChangeKind, ImageState, ProviderName, ScopeOutcome, ScopeStatus } from "../model.ts";
 
-export type { HistoryEntry } from "../events/history.ts";
+export type { AnomalyEntry, ChangeEntry, HistoryEntry } from "../events/history.ts";
 export type { StoredImage } from "../model.ts";
 
 /** One page of results. `nextPageToken` is opaque; pass it back to get the next page. Absent on the last page. */
@@ -72,7 +72,8 @@ export interface ChangesFilter extends PageOptions {
   until?: Date;
   account?: string;
   scope?: string;
-  changeType?: ChangeKind;
+  /** One kind of image change, or "anomaly" for the held mass deprecations alone. */
+  changeType?: ChangeKind | "anomaly";
   provider?: ProviderName;
   api?: ApiId;
   osFamily?: string;
@@ -109,4 +110,4 @@ export interface ScopeFreshness {
 }
 
 /** What changesSince returns: a page of history entries, oldest first. */
-export type ChangesPage = Page<HistoryEntry>;
+export type ChangesPage = Page<ChangeEntry>;

@@ -5,7 +5,15 @@
 export { ConfigError, type ErrorContext, ImageSyncError, StoreError } from "../errors.ts";
 export { changesSince, MAX_WINDOW_DAYS, parseSince } from "./changes.ts";
 export { QueryError, type QueryErrorCode } from "./errors.ts";
-export { findImages, getImage, latestImage, listScope, normalizeArchitecture } from "./images.ts";
+export {
+  DEFAULT_MAX_EXAMINED,
+  findImages,
+  getImage,
+  LATEST_PAGE_ITEMS,
+  latestImage,
+  listScope,
+  normalizeArchitecture,
+} from "./images.ts";
 export { handleQuery, type QueryDeps, type QueryEvent, type QueryResult } from "./invoke.ts";
 export { createQueryReader, type QueryReader, type QueryReaderOptions } from "./reader.ts";
 export { loadQuerySettings, type QuerySettings } from "./settings.ts";

@@ -67,6 +67,15 @@ export interface LatestImageQuery {
   imageType?: string;
 }
 
+export interface LatestImageOptions {
+  /**
+   * At most this many items of the OS family's index (which holds every scope of every account) are examined
+   * (default 1000, in Query pages of 100). A question still open then (no usable image found yet, or, with
+   * architecture or imageType left open, no proof that a single one matches) throws QueryError READ_LIMIT.
+   */
+  maxExamined?: number;
+}
+
 export interface ChangesFilter extends PageOptions {
   /** Changes detected before this time only (default: now). */
   until?: Date;

@@ -25,7 +25,7 @@ import { changesSince, parseSince } from "./query/changes.ts";
 import { QueryError } from "./query/errors.ts";
 import { latestImage } from "./query/images.ts";
 import { DEFAULT_STALE_AFTER_HOURS, scopeStatus } from "./query/status.ts";
-import type { HistoryEntry } from "./query/types.ts";
+import type { ChangeEntry } from "./query/types.ts";
 import { type LatestPointer, whereLatest } from "./query/where.ts";
 import { openStore } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
@@ -88,11 +88,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case "emulator":
         return await emulatorCommand(rest, io);
       case undefined:
+        // Bad usage like any other: the usage goes to stderr, so a script's stdout never takes it for output.
+        throw new UsageError("a command is required");
       case "help":
       case "--help":
       case "-h":
         io.stdout(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -399,7 +401,7 @@ async function printImage(image: NonNullable<Awaited<ReturnType<typeof latestIma
   io.stdout(`${renderTable(["field", "value"], rows)}\n`);
 }
 
-const CHANGE_KINDS: readonly ChangeKind[] = ["added", "updated", "deprecated", "restored"];
+const CHANGE_KINDS: readonly (ChangeKind | "anomaly")[] = ["added", "updated", "deprecated", "restored", "anomaly"];
 
 async function changesCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, since, until } = changesArgs(args);
@@ -410,15 +412,7 @@ async function changesCommand(args: readonly string[], io: CliIo): Promise<numbe
       io.stdout(`${JSON.stringify(changes)}\n`);
     } else {
       const { renderTable } = await import("./sync/summary.ts");
-      const rows = changes.map((c) => [
-        c.detectedAt,
-        c.changeType,
-        c.account,
-        c.scope,
-        c.imageId,
-        c.name ?? "",
-        c.changeType === "deprecated" ? `reason: ${c.reason ?? "unknown"}` : c.changedFields.join(", "),
-      ]);
+      const rows = changes.map(changeRow);
       io.stdout(
         `${renderTable(["detected", "change", "account", "scope", "imageId", "name", "detail"], rows)}\n` +
           `${changes.length} changes since ${since.toISOString()}\n`,
@@ -428,6 +422,22 @@ async function changesCommand(args: readonly string[], io: CliIo): Promise<numbe
   } finally {
     await opened.close();
   }
+}
+
+/** One row of the changes table: an image's change, or a held mass deprecation (an anomaly). */
+function changeRow(c: ChangeEntry): string[] {
+  if (c.changeType === "anomaly")
+    return [
+      c.detectedAt,
+      c.changeType,
+      c.account,
+      c.scope,
+      "",
+      "",
+      `held: ${c.wouldDeprecate} of ${c.knownImages} active`,
+    ];
+  const detail = c.changeType === "deprecated" ? `reason: ${c.reason ?? "unknown"}` : c.changedFields.join(", ");
+  return [c.detectedAt, c.changeType, c.account, c.scope, c.imageId, c.name ?? "", detail];
 }
 
 interface ChangesFilter {
@@ -460,7 +470,7 @@ function changesArgs(args: readonly string[]): { values: ChangesFilter; since: D
   if (!since) throw new UsageError(`--since "${values.since}" is not a duration (24h, 7d, 30m) or an ISO time`);
   const until = values.until === undefined ? now : parseSince(values.until, now);
   if (!until) throw new UsageError(`--until "${values.until}" is not a duration or an ISO time`);
-  if (values.type && !CHANGE_KINDS.includes(values.type as ChangeKind))
+  if (values.type && !CHANGE_KINDS.includes(values.type as ChangeKind | "anomaly"))
     throw new UsageError(`--type must be one of ${CHANGE_KINDS.join(", ")}`);
   if (values.api && !API_IDS.includes(values.api as ApiId))
     throw new UsageError(`--api must be one of ${API_IDS.join(", ")}`);
@@ -473,8 +483,8 @@ async function allChanges(
   since: Date,
   until: Date,
   values: ChangesFilter,
-): Promise<HistoryEntry[]> {
-  const changes: HistoryEntry[] = [];
+): Promise<ChangeEntry[]> {
+  const changes: ChangeEntry[] = [];
   let pageToken: string | undefined;
   do {
     const page = await changesSince(reader, since, {
@@ -483,7 +493,7 @@ async function allChanges(
       ...(pageToken ? { pageToken } : {}),
       ...(values.account ? { account: values.account } : {}),
       ...(values.scope ? { scope: values.scope } : {}),
-      ...(values.type ? { changeType: values.type as ChangeKind } : {}),
+      ...(values.type ? { changeType: values.type as ChangeKind | "anomaly" } : {}),
       ...(values.api ? { api: values.api as ApiId } : {}),
     });
     changes.push(...page.items);

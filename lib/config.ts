@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { ConfigError } from "./errors.ts";
 import { parseJsonQuietly } from "./json.ts";
 import { API_IDS, type ApiId, providerOf } from "./model.ts";
-import { check, closedObject, indexOf, isRecord, keyOf } from "./schema.ts";
+import { type AllTrue, check, closedObject, indexOf, isRecord, keyOf, type Same } from "./schema.ts";
 import { resolveSsmReferences } from "./secrets.ts";
 
 type Env = Record<string, string | undefined>;
@@ -48,10 +48,10 @@ function credentialsOf<const K extends string>(keys: readonly K[], value: Creden
   });
 }
 
-export type ZenlayerCredentials =
-  | v.InferOutput<ReturnType<typeof credentialsOf<(typeof ZENLAYER_TOKEN)[number]>>>
-  | v.InferOutput<ReturnType<typeof credentialsOf<(typeof ZENLAYER_KEY_PAIR)[number]>>>;
-export type TencentCredentials = v.InferOutput<ReturnType<typeof credentialsOf<(typeof TENCENT_KEY_PAIR)[number]>>>;
+// The config's types, written out so that their declarations name no valibot internals; _SchemaTypes below holds
+// them equal to what the schemas infer.
+export type ZenlayerCredentials = { token: string } | { accessKeyId: string; accessKeySecret: string };
+export type TencentCredentials = { secretId: string; secretKey: string };
 export type Credentials = ZenlayerCredentials | TencentCredentials;
 
 /** The credentials `api` takes; for an unknown api (reported as such) only that they form an object. */
@@ -152,7 +152,15 @@ function accountSchema(api: ApiId | undefined, value: CredentialValue) {
   );
 }
 
-export type AccountConfig = v.InferOutput<ReturnType<typeof accountSchema>>;
+export type AccountConfig = {
+  name: string;
+  api: ApiId;
+  endpoint?: string;
+  credentials: Credentials;
+  scopes?: string[];
+  signatureMethod?: "HmacSHA1" | "HmacSHA256";
+  requestsPerSecond?: number;
+};
 
 const knownApi = (input: unknown): ApiId | undefined =>
   isRecord(input) && (API_IDS as readonly unknown[]).includes(input.api) ? (input.api as ApiId) : undefined;
@@ -199,7 +207,21 @@ function configSchema(env: Env) {
   );
 }
 
-export type SyncConfig = v.InferOutput<ReturnType<typeof configSchema>>;
+export type SyncConfig = { accounts: AccountConfig[] };
+
+// A schema and its written-out type that part fail the typecheck here.
+type _SchemaTypes = AllTrue<
+  [
+    Same<
+      ZenlayerCredentials,
+      | v.InferOutput<ReturnType<typeof credentialsOf<(typeof ZENLAYER_TOKEN)[number]>>>
+      | v.InferOutput<ReturnType<typeof credentialsOf<(typeof ZENLAYER_KEY_PAIR)[number]>>>
+    >,
+    Same<TencentCredentials, v.InferOutput<ReturnType<typeof credentialsOf<(typeof TENCENT_KEY_PAIR)[number]>>>>,
+    Same<AccountConfig, v.InferOutput<ReturnType<typeof accountSchema>>>,
+    Same<SyncConfig, v.InferOutput<ReturnType<typeof configSchema>>>,
+  ]
+>;
 
 /** Validates a parsed config document. Throws ConfigError naming every problem. */
 export function parseConfig(doc: unknown, env: Env = process.env): SyncConfig {

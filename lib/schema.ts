@@ -83,3 +83,11 @@ export function check<S extends v.GenericSchema>(
     ? { ok: true, value: result.output }
     : { ok: false, problems: result.issues.map(describeIssue) };
 }
+
+/**
+ * True when A and B are the same type. The types consumers see are written out (their declarations then name no
+ * valibot internals) and held equal to what the schema infers, so the two cannot drift (see _SchemaTypes).
+ */
+export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Fails the typecheck unless every entry is true. */
+export type AllTrue<T extends readonly true[]> = T;

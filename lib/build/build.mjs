@@ -1,12 +1,24 @@
-// Bundles the CLI, the library entry, the query API (ESM, Node 20+) and each Lambda handler (Node 22) with esbuild.
-// Plain JavaScript so that `npm install` (prepare) can run it before anything is compiled.
-import { readdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+// Bundles the CLI and the query API (ESM, Node 20+) and each Lambda handler (Node 22) with esbuild, and emits the
+// query API's declarations with tsc. Plain JavaScript so that `npm install` (prepare) can run it before anything
+// is compiled.
+//   node lib/build/build.mjs                      everything, into dist/
+//   node lib/build/build.mjs --package --out DIR  only what the npm package ships (no handlers), into DIR: the
+//                                                 consumer test builds apart, so a build another test runs
+//                                                 at the same time never rewrites the files it packs
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { parserDefine } from "./parser-hash.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const { values: args } = parseArgs({ options: { package: { type: "boolean" }, out: { type: "string" } } });
+const dist = args.out ? resolve(args.out) : join(root, "dist");
+// The client's AWS SDK is the caller's (peerDependencies); everything else a shipped bundle needs is inside it,
+// so a consumer's install holds none of the service's dependencies.
+const peers = ["@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb"];
 // ESM bundles of CommonJS dependencies need `require`, `__filename` and `__dirname`.
 const cjsShim = [
   "import { createRequire as __isCreateRequire } from 'node:module';",
@@ -28,35 +40,58 @@ const common = {
   define: parserDefine(root),
 };
 
-const handlers = readdirSync(join(root, "handlers"))
-  .filter((f) => f.endsWith(".ts"))
-  .map((f) => f.slice(0, -".ts".length));
+const handlers = args.package
+  ? []
+  : readdirSync(join(root, "handlers"))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => f.slice(0, -".ts".length));
 
-// Chunk file names carry content hashes: start from an empty directory so no stale chunk is packaged.
-rmSync(join(root, "dist", "handlers"), { recursive: true, force: true });
+// Chunk file names carry content hashes: start from an empty directory so no stale chunk is packaged. The
+// declarations too: a source removed from the query API must not leave its old declaration behind.
+if (!args.package) rmSync(join(dist, "handlers"), { recursive: true, force: true });
+rmSync(join(dist, "types"), { recursive: true, force: true });
+
+/**
+ * The query API's declarations, from its sources (lib/build/tsconfig.query.json). tsc keeps the sources' `.ts`
+ * import specifiers in declarations (rewriteRelativeImportExtensions rewrites only JavaScript), which TypeScript
+ * resolves only from 5.0 on: `.js` ones resolve to the `.d.ts` beside them in every version and resolution mode.
+ */
+async function declarations() {
+  const out = join(dist, "types");
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const config = join(root, "lib", "build", "tsconfig.query.json");
+  const code = await new Promise((done, fail) =>
+    spawn(process.execPath, [tsc, "-p", config, "--outDir", out], { stdio: "inherit" })
+      .on("error", fail)
+      .on("exit", done),
+  );
+  if (code !== 0) throw new Error(`tsc -p ${config} failed (exit ${code})`);
+  for (const entry of readdirSync(out, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".d.ts")) continue;
+    const file = join(entry.parentPath, entry.name);
+    const text = readFileSync(file, "utf8");
+    writeFileSync(file, text.replace(/((?:from|import\()\s*"\.{1,2}\/[^"]*)\.ts"/g, '$1.js"'));
+  }
+}
 
 await Promise.all([
+  declarations(),
   build({
     ...common,
     entryPoints: [join(root, "lib", "cli.ts")],
-    outfile: join(root, "dist", "cli.mjs"),
-    // dynalite and its LevelDB bindings stay in node_modules: the embedded store is a runtime dependency.
+    outfile: join(dist, "cli.mjs"),
+    // dynalite and its LevelDB bindings are an optional peer dependency: the CLI imports it only to run the
+    // embedded store, and says how to install it when it is missing (lib/store/local.ts).
     external: ["dynalite"],
     banner: { js: `#!/usr/bin/env node\n${cjsShim}` },
   }),
-  build({
-    ...common,
-    entryPoints: [join(root, "lib", "index.ts")],
-    outfile: join(root, "dist", "index.mjs"),
-    external: ["dynalite", "@aws-sdk/*", "undici"],
-    banner: { js: cjsShim },
-  }),
   // The query API for downstream Lambdas (`image-sync/query`): their own AWS SDK is used, not a bundled copy.
+  // valibot (the query events' schema) is bundled: the declarations write the types out and never name it.
   build({
     ...common,
     entryPoints: [join(root, "lib", "query", "index.ts")],
-    outfile: join(root, "dist", "query.mjs"),
-    external: ["@aws-sdk/*"],
+    outfile: join(dist, "query.mjs"),
+    external: peers,
   }),
   // One build per handler, with code splitting: what the handler imports statically stays in its entry
   // (and chunks it shares with its lazy imports), while every dynamic import() becomes a chunk loaded only
@@ -70,7 +105,7 @@ await Promise.all([
       // The functions run on nodejs22.x (serverless.yml); the CLI and the library keep Node 20.
       target: "node22",
       entryPoints: [join(root, "handlers", `${name}.ts`)],
-      outdir: join(root, "dist", "handlers"),
+      outdir: join(dist, "handlers"),
       outExtension: { ".js": ".mjs" },
       splitting: true,
       chunkNames: `chunks/${name}/[name]-[hash]`,

@@ -4,7 +4,7 @@
 import { ConfigError } from "../errors.ts";
 import type { ApiId, ChangeKind, DeprecationReason, ImageState, ProviderName } from "../model.ts";
 import { HISTORY_TTL_SECONDS } from "../store/items.ts";
-import type { ChangeEvent, EventImage } from "./types.ts";
+import { ANOMALY_DETAIL_TYPE, type AnomalyDetail, type ChangeEvent, type EventImage } from "./types.ts";
 
 export interface HistoryEntry {
   /** The change event's id: the same change always has the same id (and so the same history item). */
@@ -37,9 +37,37 @@ export interface HistoryEntry {
   message: string;
 }
 
+/**
+ * A mass deprecation the guard held (a "Sync Anomaly" event): nothing was deprecated, so it is no image's
+ * change, but it is in the history, because "what happened to my images since T" must not miss the run whose
+ * listing came back (nearly) empty. `changeType` tells it from an image's change.
+ */
+export interface AnomalyEntry {
+  /** The anomaly event's id (one per account, scope and run). */
+  eventId: string;
+  changeType: "anomaly";
+  detailType: typeof ANOMALY_DETAIL_TYPE;
+  account: string;
+  api: ApiId;
+  provider: ProviderName;
+  scope: string;
+  runId: string;
+  detectedAt: string;
+  /** Active images the sweep would have deprecated; held until the next complete sweep agrees. */
+  wouldDeprecate: number;
+  /** Active images in the scope before the sweep. */
+  knownImages: number;
+  /** Some of the held images (at most the first few). */
+  sample: AnomalyDetail["sample"];
+  message: string;
+}
+
+/** One entry of the change history: an image's change, or a held mass deprecation. */
+export type ChangeEntry = HistoryEntry | AnomalyEntry;
+
 /** Stores history entries. Resolves to one boolean per entry, true when stored; never throws. */
 export interface HistoryWriter {
-  record(entries: readonly HistoryEntry[]): Promise<boolean[]>;
+  record(entries: readonly ChangeEntry[]): Promise<boolean[]>;
 }
 
 /** Bookkeeping that changes on every write, so naming it as a changed field would say nothing. */
@@ -88,9 +116,27 @@ export function historyEntry(event: ChangeEvent): HistoryEntry {
   };
 }
 
+export function anomalyHistoryEntry(detail: AnomalyDetail): AnomalyEntry {
+  return {
+    eventId: detail.eventId,
+    changeType: "anomaly",
+    detailType: ANOMALY_DETAIL_TYPE,
+    account: detail.account,
+    api: detail.api,
+    provider: detail.provider,
+    scope: detail.scope,
+    runId: detail.runId,
+    detectedAt: canonicalTime(detail.detectedAt),
+    wouldDeprecate: detail.wouldDeprecate,
+    knownImages: detail.knownImages,
+    sample: detail.sample,
+    message: detail.message,
+  };
+}
+
 /** The one store call the history writer needs (Store.putHistory). */
 export interface HistorySink {
-  putHistory(entry: HistoryEntry, ttlSeconds: number): Promise<void>;
+  putHistory(entry: ChangeEntry, ttlSeconds: number): Promise<void>;
 }
 
 export interface StoreHistoryWriterOptions {
@@ -112,7 +158,7 @@ export function storeHistoryWriter(sink: HistorySink, opts: StoreHistoryWriterOp
       const worker = async () => {
         while (next < entries.length) {
           const i = next++;
-          const entry = entries[i] as HistoryEntry;
+          const entry = entries[i] as ChangeEntry;
           try {
             await sink.putHistory(entry, ttlSeconds);
             ok[i] = true;

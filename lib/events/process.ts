@@ -6,7 +6,7 @@ import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import type { LatestPointer } from "../model.ts";
 import { scopeDigest } from "./alert.ts";
 import { anomalyEventFromRecord, changeEventFromRecord, type StreamRecord } from "./change-event.ts";
-import { type HistoryWriter, historyEntry } from "./history.ts";
+import { anomalyHistoryEntry, type ChangeEntry, type HistoryWriter, historyEntry } from "./history.ts";
 import { pointerEvent, pointerNewsFromRecord, staleEvent } from "./pointer-event.ts";
 import { entrySize, MAX_ENTRY_BYTES, type Publisher } from "./publish.ts";
 import type { ParameterPublisher } from "./ssm-publish.ts";
@@ -39,7 +39,8 @@ export interface ProcessOptions {
   publish: Publisher;
   /** A scope with more changes than this in one run is alerted as one digest (per scope and run). */
   digestThreshold?: number;
-  /** Records one history entry per change event; a record whose entry is not stored is reported failed. */
+  /** Records one history entry per change event and per anomaly; a record whose entry is not stored is reported
+   *  failed. */
   history?: HistoryWriter;
   /** Publishes each moved pointer (baseline moves included) and each staleness change as parameters; a record not
    *  published is reported failed. */
@@ -76,9 +77,13 @@ export async function processStreamRecords(
   const sorted = sortRecords(records);
   const { items, anomalies, moves, pointerEvents, staleEvents } = sorted;
   const { entries, owners, digests } = eventEntries(sorted, opts.digestThreshold ?? 25);
+  const histories: Array<{ seq: string; entry: ChangeEntry }> = [
+    ...items.map((i) => ({ seq: i.seq, entry: historyEntry(i.event) })),
+    ...anomalies.map((a) => ({ seq: a.seq, entry: anomalyHistoryEntry(a.detail) })),
+  ];
   const [ok, stored, published] = await Promise.all([
     entries.length ? opts.publish(entries) : Promise.resolve([] as boolean[]),
-    recordHistory(opts.history, items),
+    recordHistory(opts.history, histories),
     publishParameters(opts.parameters, moves),
   ]);
   const failed = new Set<string>();
@@ -86,7 +91,7 @@ export async function processStreamRecords(
     if (!published) for (const seq of owners[i] ?? []) failed.add(seq);
   });
   stored.forEach((done, i) => {
-    if (!done) failed.add(items[i]?.seq ?? "");
+    if (!done) failed.add(histories[i]?.seq ?? "");
   });
   published.forEach((done, i) => {
     if (!done) failed.add(moves[i]?.seq ?? "");
@@ -179,14 +184,14 @@ async function publishParameters(
   }
 }
 
-/** One history entry per change event, in the events' order; a writer that throws fails them all. */
+/** One history entry per change event and anomaly, in order; a writer that throws fails them all. */
 async function recordHistory(
   history: HistoryWriter | undefined,
-  items: ReadonlyArray<{ event: ChangeEvent }>,
+  items: ReadonlyArray<{ entry: ChangeEntry }>,
 ): Promise<boolean[]> {
   if (!history || items.length === 0) return [];
   try {
-    const stored = await history.record(items.map((i) => historyEntry(i.event)));
+    const stored = await history.record(items.map((i) => i.entry));
     return items.map((_, i) => stored[i] === true);
   } catch {
     return items.map(() => false);

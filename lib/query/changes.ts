@@ -1,6 +1,6 @@
 // What changed since a time: the change history the stream consumer records (lib/events/history.ts), one
 // Query per UTC day partition from `since` to `until`, oldest first.
-import type { HistoryEntry } from "../events/history.ts";
+import type { ChangeEntry } from "../events/history.ts";
 import { dayOf, HISTORY_ITEM, historyDayQuery, historyFromItem, historyPk } from "../store/items.ts";
 import type { ItemReader } from "../store/store.ts";
 import { QueryError } from "./errors.ts";
@@ -42,13 +42,15 @@ function daysBetween(from: Date, to: Date): string[] {
 
 /**
  * Changes detected at or after `since` and before `filters.until` (default now), oldest first, from the
- * change history (kept 30 days by default). Other filters are applied by DynamoDB within each day.
+ * change history (kept 30 days by default): images' changes and held mass deprecations (`changeType`
+ * "anomaly"; `changeType: "anomaly"` asks for those alone, an `osFamily` filter leaves them out). Other
+ * filters are applied by DynamoDB within each day.
  */
 export async function changesSince(
   reader: ItemReader,
   since: Date,
   filters: ChangesFilter = {},
-): Promise<Page<HistoryEntry>> {
+): Promise<Page<ChangeEntry>> {
   const from = validDate(since, "since");
   const until = validDate(filters.until ?? filters.now ?? new Date(), "until");
   if (until.getTime() < from.getTime()) throw new QueryError("INVALID_QUERY", "until is before since");
@@ -72,7 +74,7 @@ export async function changesSince(
   });
   const fromIso = from.toISOString();
   const untilIso = until.toISOString();
-  const items: HistoryEntry[] = [];
+  const items: ChangeEntry[] = [];
   for (const day of days) {
     const {
       TableName: _t,

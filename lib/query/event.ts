@@ -1,11 +1,13 @@
-// The query Lambda's event: a known action and its parameters, checked by one schema the QueryEvent type is
-// inferred from. Unknown parameters are refused (a typo would silently widen a query); null stands for absent.
+// The query Lambda's event: a known action and its parameters, checked by one schema the QueryEvent type is held
+// equal to. Unknown parameters are refused (a typo would silently widen a query); null stands for absent.
 import * as v from "valibot";
-import { API_IDS, type ChangeKind } from "../model.ts";
-import { check, closedObject, isRecord } from "../schema.ts";
+import { API_IDS, type ApiId, type ChangeKind } from "../model.ts";
+import { type AllTrue, check, closedObject, isRecord, type Same } from "../schema.ts";
 import { QueryError } from "./errors.ts";
 
 const CHANGE_KINDS = ["added", "updated", "deprecated", "restored"] as const satisfies readonly ChangeKind[];
+/** A change's kind, or "anomaly" for held mass deprecations, which the change history records too. */
+const CHANGE_TYPES = [...CHANGE_KINDS, "anomaly"] as const;
 const PROVIDERS = ["zenlayer", "tencent"] as const;
 
 const NON_EMPTY_STRING = "{path} must be a non-empty string";
@@ -79,7 +81,7 @@ function changes() {
     until: optionalText(),
     account: optionalText(),
     scope: optionalText(),
-    changeType: oneOf(CHANGE_KINDS),
+    changeType: oneOf(CHANGE_TYPES),
     provider: oneOf(PROVIDERS),
     api: oneOf(API_IDS),
     osFamily: optionalText(),
@@ -139,7 +141,50 @@ function eventSchema() {
   );
 }
 
-export type QueryEvent = v.InferOutput<ReturnType<typeof eventSchema>>;
+/** The query Lambda's event, written out (its declaration names no valibot internals) and held to the schema. */
+export type QueryEvent =
+  | {
+      action: "latest";
+      /** One of osFamily or family. */
+      osFamily?: string;
+      osVersion?: string;
+      family?: string;
+      scope: string;
+      architecture?: string;
+      account?: string;
+      imageType?: string;
+    }
+  | {
+      action: "changes";
+      /** An ISO 8601 time, or "24h", "7d", "30m" before now. */
+      since: string;
+      until?: string;
+      account?: string;
+      scope?: string;
+      changeType?: ChangeKind | "anomaly";
+      provider?: "zenlayer" | "tencent";
+      api?: ApiId;
+      osFamily?: string;
+      limit?: number;
+      pageToken?: string;
+    }
+  | { action: "status"; staleAfterHours?: number; account?: string }
+  | {
+      action: "where";
+      /** One of osFamily or family. */
+      osFamily?: string;
+      osVersion?: string;
+      family?: string;
+      architecture?: string;
+      imageType?: string;
+      /** Default true: stale pointers are listed, marked stale. */
+      includeStale?: boolean;
+      limit?: number;
+      pageToken?: string;
+    };
+
+// The written-out type and the schema's output part: this fails the typecheck.
+type _SchemaTypes = AllTrue<[Same<QueryEvent, v.InferOutput<ReturnType<typeof eventSchema>>>]>;
 
 let schema: ReturnType<typeof eventSchema> | undefined;
 

@@ -1,6 +1,5 @@
 // Image queries: one image by key, a scope's images, images by OS (newest version first), and the newest
 // usable image for an OS in a scope, the answer an SSM "latest AMI" parameter gives on AWS.
-import type { QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { LatestPointer, StoredImage } from "../model.ts";
 import {
   familyPk,
@@ -15,11 +14,24 @@ import {
 import type { ItemReader } from "../store/store.ts";
 import { QueryError } from "./errors.ts";
 import { collect, collectAll, decodeToken, encodeToken, equalityFilter, pageLimit } from "./paging.ts";
-import type { FindImagesQuery, ImageRef, LatestImageQuery, ListScopeQuery, Page, PageOptions } from "./types.ts";
+import type {
+  FindImagesQuery,
+  ImageRef,
+  LatestImageOptions,
+  LatestImageQuery,
+  ListScopeQuery,
+  Page,
+  PageOptions,
+} from "./types.ts";
 
 const TABLE_KEY = ["PK", "SK"] as const;
 const ACTIVE_KEY = ["PK", "SK", "GSI1PK", "GSI1SK"] as const;
 const OS_KEY = ["PK", "SK", "GSI2PK", "GSI2SK"] as const;
+
+/** Items latestImage lets DynamoDB examine by default (10 Query pages of LATEST_PAGE_ITEMS). */
+export const DEFAULT_MAX_EXAMINED = 1000;
+/** The Limit of each of latestImage's Query pages: with a filter, DynamoDB counts the items it examines. */
+export const LATEST_PAGE_ITEMS = 100;
 
 function required(value: unknown, name: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new QueryError("INVALID_QUERY", `${name} is required`);
@@ -127,9 +139,18 @@ export async function findImages(
  * that image family (what Tencent's DescribeImageFromFamily answers). Never a guess: a question that leaves the
  * architecture (or the image type) open and matches usable images of more than one throws AMBIGUOUS_QUERY, and
  * an image of unknown architecture never answers a question that names one. Undefined when nothing matches.
+ * Bounded: DynamoDB examines at most `maxExamined` items of the OS family's index (every scope's), in pages of
+ * LATEST_PAGE_ITEMS; a question it cannot settle within them throws READ_LIMIT rather than read on.
  */
-export async function latestImage(reader: ItemReader, query: LatestImageQuery): Promise<StoredImage | undefined> {
+export async function latestImage(
+  reader: ItemReader,
+  query: LatestImageQuery,
+  opts: LatestImageOptions = {},
+): Promise<StoredImage | undefined> {
   if (query.family !== undefined) return latestOfFamily(reader, query);
+  const maxExamined = opts.maxExamined ?? DEFAULT_MAX_EXAMINED;
+  if (!Number.isInteger(maxExamined) || maxExamined < 1)
+    throw new QueryError("INVALID_QUERY", "maxExamined must be a positive integer");
   const architecture = normalizeArchitecture(query.architecture);
   // osQuery names a missing osFamily.
   const { input } = osQuery(
@@ -143,15 +164,29 @@ export async function latestImage(reader: ItemReader, query: LatestImageQuery): 
       imageType: query.imageType,
     },
   );
-  const out = await collect(reader, input, 1, undefined, OS_KEY);
-  const first = out.items[0];
-  if (!first) return undefined;
   const open = openDimensions(query, architecture);
-  if (open.length > 0) {
-    const other = await findItem(reader, input, (item) => open.some((d) => (item[d] ?? null) !== (first[d] ?? null)));
-    if (other) throw ambiguous(query, open, first, other);
+  // The filter (scope, state, architecture...) is applied after DynamoDB reads the OS family's index partition,
+  // which holds every scope of every account: without a bound, a question nothing answers reads all of it.
+  // Each page's Limit caps what DynamoDB examines, so the budget counts items examined, not matches.
+  let first: Record<string, unknown> | undefined;
+  let from: Record<string, unknown> | undefined;
+  for (let examined = 0; ; ) {
+    if (examined >= maxExamined) throw readLimit(query, maxExamined, first !== undefined);
+    const limit = Math.min(LATEST_PAGE_ITEMS, maxExamined - examined);
+    const page = await reader.queryPage({ ...input, Limit: limit, ...(from ? { ExclusiveStartKey: from } : {}) });
+    examined += limit;
+    for (const item of page.items) {
+      if (!first) {
+        first = item;
+        // Nothing left open: the first match (highest version, newest build) is the answer.
+        if (open.length === 0) return imageFromItem(first);
+      } else if (open.some((d) => (item[d] ?? null) !== (first?.[d] ?? null))) {
+        throw ambiguous(query, open, first, item);
+      }
+    }
+    from = page.lastKey;
+    if (!from) return first ? imageFromItem(first) : undefined;
   }
-  return imageFromItem(first);
 }
 
 type Dimension = "architecture" | "imageType";
@@ -161,20 +196,22 @@ const openDimensions = (query: LatestImageQuery, architecture: string | undefine
   ...(query.imageType === undefined ? (["imageType"] as const) : []),
 ];
 
-/** The first item of a Query that satisfies `test`, reading page after page; undefined when none does. */
-async function findItem(
-  reader: ItemReader,
-  input: Omit<QueryCommandInput, "TableName">,
-  test: (item: Record<string, unknown>) => boolean,
-): Promise<Record<string, unknown> | undefined> {
-  let from: Record<string, unknown> | undefined;
-  do {
-    const page = await reader.queryPage({ ...input, ...(from ? { ExclusiveStartKey: from } : {}) });
-    const hit = page.items.find(test);
-    if (hit) return hit;
-    from = page.lastKey;
-  } while (from);
-  return undefined;
+function readLimit(query: LatestImageQuery, maxExamined: number, found: boolean): QueryError {
+  const what = [query.osFamily, query.osVersion].filter(Boolean).join(" ");
+  const missing = [
+    ...(query.osVersion === undefined ? ["osVersion"] : []),
+    ...(query.architecture === undefined ? ["architecture"] : []),
+    ...(query.imageType === undefined ? ["imageType"] : []),
+  ];
+  const why = found
+    ? "found a usable image but could not prove that no other architecture or image type matches"
+    : "found no usable image";
+  const ask = missing.length ? `name ${missing.join(", ")}, or ` : "";
+  return new QueryError(
+    "READ_LIMIT",
+    `${what} in scope ${query.scope}: ${why} within ${maxExamined} items of the ${query.osFamily} index ` +
+      `(every scope's images): ${ask}raise maxExamined`,
+  );
 }
 
 function ambiguous(

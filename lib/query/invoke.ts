@@ -3,7 +3,7 @@
 // (INVALID_QUERY, INVALID_PAGE_TOKEN, or AMBIGUOUS_QUERY: "latest" matched more than one architecture or image
 // type; ask again naming it). Failures
 // of DynamoDB itself are thrown, so the invocation fails and the caller sees a function error to retry.
-import type { HistoryEntry } from "../events/history.ts";
+import type { ChangeEntry } from "../events/history.ts";
 import type { StoredImage } from "../model.ts";
 import type { ItemReader } from "../store/store.ts";
 import { changesSince, parseSince } from "./changes.ts";
@@ -18,7 +18,7 @@ export type { QueryEvent };
 
 export type QueryResult =
   | { image: StoredImage | null }
-  | { changes: HistoryEntry[]; nextPageToken?: string }
+  | { changes: ChangeEntry[]; nextPageToken?: string }
   | { scopes: ScopeFreshness[]; stale: number; staleAfterHours: number }
   | { pointers: LatestPointer[]; nextPageToken?: string }
   | { error: { code: string; message: string } };

@@ -1,8 +1,8 @@
 // The query API's shapes: what callers pass and what they get back.
-import type { HistoryEntry } from "../events/history.ts";
+import type { ChangeEntry } from "../events/history.ts";
 import type { ApiId, ChangeKind, ImageState, ProviderName, ScopeOutcome, ScopeStatus } from "../model.ts";
 
-export type { HistoryEntry } from "../events/history.ts";
+export type { AnomalyEntry, ChangeEntry, HistoryEntry } from "../events/history.ts";
 export type { StoredImage } from "../model.ts";
 
 /** One page of results. `nextPageToken` is opaque; pass it back to get the next page. Absent on the last page. */
@@ -67,12 +67,22 @@ export interface LatestImageQuery {
   imageType?: string;
 }
 
+export interface LatestImageOptions {
+  /**
+   * At most this many items of the OS family's index (which holds every scope of every account) are examined
+   * (default 1000, in Query pages of 100). A question still open then (no usable image found yet, or, with
+   * architecture or imageType left open, no proof that a single one matches) throws QueryError READ_LIMIT.
+   */
+  maxExamined?: number;
+}
+
 export interface ChangesFilter extends PageOptions {
   /** Changes detected before this time only (default: now). */
   until?: Date;
   account?: string;
   scope?: string;
-  changeType?: ChangeKind;
+  /** One kind of image change, or "anomaly" for the held mass deprecations alone. */
+  changeType?: ChangeKind | "anomaly";
   provider?: ProviderName;
   api?: ApiId;
   osFamily?: string;
@@ -109,4 +119,4 @@ export interface ScopeFreshness {
 }
 
 /** What changesSince returns: a page of history entries, oldest first. */
-export type ChangesPage = Page<HistoryEntry>;
+export type ChangesPage = Page<ChangeEntry>;

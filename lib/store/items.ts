@@ -11,7 +11,7 @@
 //   pointer (fam) PTR#<account>#<scope>       FAMILY#<image family>#<arch>  -                        FAMILY#<image family> / <account>#<scope>#<arch>
 //   pointer (old) PTR#<account>#<scope>       <family>#<version key> -                               LATEST#<family> / <version key>#<account>#<scope>
 import type { PutCommandInput, QueryCommandInput, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
-import type { HistoryEntry } from "../events/history.ts";
+import type { ChangeEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 
 export const GSI_ACTIVE = "GSI1";
@@ -412,7 +412,7 @@ export const historySk = (detectedAt: string, eventId: string): string => `${det
 /** The UTC day of an ISO time. */
 export const dayOf = (iso: string): string => iso.slice(0, 10);
 
-export function historyItem(entry: HistoryEntry, ttlSeconds: number = HISTORY_TTL_SECONDS): Record<string, unknown> {
+export function historyItem(entry: ChangeEntry, ttlSeconds: number = HISTORY_TTL_SECONDS): Record<string, unknown> {
   const detectedMs = Date.parse(entry.detectedAt);
   // Expiry counts from the change, not from the write, so a re-delivered record writes the identical item.
   const base = Number.isFinite(detectedMs) ? Math.floor(detectedMs / 1000) : Math.floor(Date.now() / 1000);
@@ -425,10 +425,10 @@ export function historyItem(entry: HistoryEntry, ttlSeconds: number = HISTORY_TT
   };
 }
 
-export function historyFromItem(item: Record<string, unknown>): HistoryEntry {
+export function historyFromItem(item: Record<string, unknown>): ChangeEntry {
   const copy: Record<string, unknown> = { ...item };
   for (const k of [...KEY_ATTRS, "expiresAt"]) delete copy[k];
-  return copy as unknown as HistoryEntry;
+  return copy as unknown as ChangeEntry;
 }
 
 /**

@@ -2,7 +2,7 @@
 // persisted under a directory (LevelDB) or in memory for tests.
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import dynalite from "dynalite";
+import { ConfigError } from "../errors.ts";
 
 export interface LocalDynamo {
   endpoint: string;
@@ -12,6 +12,7 @@ export interface LocalDynamo {
 /** Starts dynalite on 127.0.0.1. With `path`, data survives restarts; without, it lives in memory. */
 export async function startLocalDynamo(opts: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
   if (opts.path) mkdirSync(opts.path, { recursive: true });
+  const dynalite = await loadDynalite();
   const server = dynalite({
     ...(opts.path ? { path: opts.path } : {}),
     createTableMs: 0,
@@ -31,4 +32,20 @@ export async function startLocalDynamo(opts: { path?: string; port?: number } = 
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
   };
+}
+
+/**
+ * dynalite is an optional peer dependency of the published package (its LevelDB bindings are native code a
+ * consumer that only queries should not install), so the CLI loads it only when it runs the embedded store.
+ */
+async function loadDynalite(): Promise<typeof import("dynalite").default> {
+  try {
+    return (await import("dynalite")).default;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw e;
+    throw new ConfigError([
+      "the embedded DynamoDB needs dynalite, an optional peer dependency of image-sync: install it " +
+        "(npm install dynalite@^4) or set DYNAMODB_ENDPOINT to a DynamoDB API",
+    ]);
+  }
 }

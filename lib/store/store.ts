@@ -18,7 +18,7 @@ import {
   type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { asImageSyncError, StoreError } from "../errors.ts";
-import type { HistoryEntry } from "../events/history.ts";
+import type { ChangeEntry } from "../events/history.ts";
 import type { Anomaly, LatestPointer, ScopeKey, ScopeStatus, StoredImage } from "../model.ts";
 import type { Change } from "../sync/diff.ts";
 import type { PointerWrite } from "../sync/pointers.ts";
@@ -148,7 +148,7 @@ export interface Store extends ItemReader {
   listScopeStatuses(account?: string): Promise<ScopeStatus[]>;
   putAnomaly(anomaly: Anomaly, nowMs: number): Promise<void>;
   /** Records one change in the history (idempotent: the same change overwrites its own item). */
-  putHistory(entry: HistoryEntry, ttlSeconds: number): Promise<void>;
+  putHistory(entry: ChangeEntry, ttlSeconds: number): Promise<void>;
   /** Takes the account's sweep lease; false when another run holds it and it has not lapsed. */
   /**
    * Takes the holds of those of the account's scopes that no other owner holds (lib/store/items.ts, scope
@@ -602,7 +602,7 @@ async function putAnomaly(ctx: StoreContext, anomaly: Anomaly, nowMs: number): P
   }
 }
 
-async function putHistory(ctx: StoreContext, entry: HistoryEntry, ttlSeconds: number): Promise<void> {
+async function putHistory(ctx: StoreContext, entry: ChangeEntry, ttlSeconds: number): Promise<void> {
   ctx.stats.writeRequests++;
   try {
     await ctx.doc.send(new PutCommand({ TableName: ctx.tableName, Item: historyItem(entry, ttlSeconds) }));

@@ -128,6 +128,18 @@ describe("image-sync CLI", () => {
     expect((await cli(["sync", "--config", join(dir, "missing.json")])).code).toBe(2);
   });
 
+  it("exits 2 with the usage on stderr when given no command, like any bad usage; help prints it on stdout", async () => {
+    const none = await cli([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toContain("a command is required");
+    expect(none.stderr).toContain("image-sync latest");
+    const help = await cli(["help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("image-sync latest");
+    expect(help.stderr).toBe("");
+  });
+
   it("--dry-run writes nothing", async () => {
     const table = `cli-dry-${Date.now()}`;
     const config = configFile(stack.config(["zenlayer-bmc"]));

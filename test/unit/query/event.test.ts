@@ -27,7 +27,7 @@ describe("parseQueryEvent", () => {
     expect(message).toBe(
       [
         "since must be a non-empty string",
-        "changeType must be one of added, updated, deprecated, restored",
+        "changeType must be one of added, updated, deprecated, restored, anomaly",
         "provider must be a non-empty string",
         "osFamily must be a non-empty string",
         "limit must be a number",
@@ -71,7 +71,7 @@ describe("parseQueryEvent", () => {
           until?: string;
           account?: string;
           scope?: string;
-          changeType?: ChangeKind;
+          changeType?: ChangeKind | "anomaly";
           provider?: "zenlayer" | "tencent";
           api?: ApiId;
           osFamily?: string;

@@ -6,7 +6,7 @@
 //                                                 consumer test builds apart, so a build another test runs
 //                                                 at the same time never rewrites the files it packs
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -71,6 +71,26 @@ async function declarations() {
     const file = join(entry.parentPath, entry.name);
     const text = readFileSync(file, "utf8");
     writeFileSync(file, text.replace(/((?:from|import\()\s*"\.{1,2}\/[^"]*)\.ts"/g, '$1.js"'));
+  }
+  pruneDeclarations(out, join(out, "query", "index.d.ts"));
+}
+
+/**
+ * Removes the declarations the query API's never reach (tsc emits one for every module its program loads, such
+ * as lib/schema.ts, whose types name valibot): the package ships only what a consumer's compiler can open.
+ */
+function pruneDeclarations(out, entry) {
+  const reached = new Set();
+  const visit = (file) => {
+    if (reached.has(file) || !existsSync(file)) return;
+    reached.add(file);
+    for (const m of readFileSync(file, "utf8").matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]*)\.js"/g))
+      visit(join(dirname(file), `${m[1]}.d.ts`));
+  };
+  visit(entry);
+  for (const e of readdirSync(out, { recursive: true, withFileTypes: true })) {
+    const file = join(e.parentPath, e.name);
+    if (e.isFile() && e.name.endsWith(".d.ts") && !reached.has(file)) rmSync(file);
   }
 }
 

@@ -262,6 +262,10 @@ describe("a downstream Lambda installing the packed package", () => {
     );
     expect(types).toContain("dist/types/query/index.d.ts");
     expect(types.every((p) => p.endsWith(".d.ts"))).toBe(true);
+    // Only declarations the query API reaches, and none names a library the package does not install.
+    expect(types).not.toContain("dist/types/schema.d.ts");
+    for (const p of types)
+      expect(readFileSync(join(app, "node_modules", "image-sync", p), "utf8"), p).not.toMatch(/from "valibot"/);
   });
 
   it("installs none of the sync's dependencies, only image-sync and the SDK it is given", () => {

@@ -48,7 +48,7 @@ const USAGE = `Usage:
                      newest usable image; exit 1 when none matches, 3 when it matches more than one
                      architecture or image type (name it with --arch / --type)
   image-sync changes --since <24h|7d|ISO time> [--until <time>] [--account <name>] [--scope <id>]
-                     [--type added|updated|deprecated|restored] [--api <api>] [--json]
+                     [--type added|updated|deprecated|restored|anomaly] [--api <api>] [--json]
   image-sync status [--stale-after-hours <n>] [--json]   freshness per scope; exit 1 when any is stale
   image-sync where (--os <family> [--version <v>] | --family <image family>) [--arch <a>] [--type <t>]
                    [--fresh] [--json]

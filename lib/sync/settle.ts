@@ -28,10 +28,6 @@ export class Halt {
     };
   }
 
-  get tripped(): boolean {
-    return this.error !== null;
-  }
-
   /** The first failure, when there was one (thrown in preference to the ones it caused). */
   rethrow(): void {
     if (this.error) throw this.error.reason;

@@ -1,7 +1,8 @@
 // Issue 17's rule, kept: no function in lib/ or handlers/ is longer than MAX_LINES unless a comment right above it
 // says why it is not split (it mentions "split"). Measured with the TypeScript parser, from a function's first
 // line to its closing brace; a factory's length includes the methods it returns.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
@@ -75,18 +76,17 @@ describe("function length", () => {
   });
 
   it("finds a long function, and accepts one whose comment says why it is not split", () => {
-    const dir = join(root, "node_modules", ".cache");
+    const dir = mkdtempSync(join(tmpdir(), "function-length-"));
     const body = Array.from({ length: MAX_LINES }, (_, i) => `  const v${i} = ${i};`).join("\n");
     const probe = (comment: string) => `${comment}\nexport function long(): void {\n${body}\n}\n`;
-    const file = join(dir, `function-length-probe-${process.pid}.ts`);
-    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "probe.ts");
     try {
       writeFileSync(file, probe("// A long function."));
       expect(longFunctions([file])).toHaveLength(1);
       writeFileSync(file, probe("// One table of cases: splitting it would scatter it."));
       expect(longFunctions([file])).toEqual([]);
     } finally {
-      rmSync(file, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
